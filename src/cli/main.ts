@@ -1,0 +1,35 @@
+/**
+ * The `metalseed` command tree. Errors print one actionable line (what, where, how to fix)
+ * and exit with the code of their error class (lib/errors.ts).
+ */
+import { Command } from 'commander';
+import { ConfigError } from '../config/index.ts';
+import { MetalseedError, exitCode } from '../lib/errors.ts';
+import { checkCommand } from './check.ts';
+import { serveCommand } from './serve.ts';
+
+const program = new Command()
+  .name('metalseed')
+  .description('Seed of a bare-metal Kubernetes cluster: DHCP, TFTP, HTTP/iPXE and per-machine configs')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+program.addCommand(serveCommand());
+program.addCommand(checkCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = report(err);
+}
+
+export function report(err: unknown): number {
+  if (err instanceof ConfigError) {
+    console.error(`metalseed: invalid config: ${err.toString()}`);
+  } else if (err instanceof MetalseedError) {
+    console.error(`metalseed: ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ''}`);
+  } else {
+    console.error('metalseed: unexpected error:', err);
+  }
+  return exitCode(err);
+}

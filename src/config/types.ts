@@ -1,0 +1,57 @@
+/** The validated, defaulted configuration of a seed (see DESIGN.md "User-facing contract"). */
+import type { Mac } from '../lib/net.ts';
+
+export type DhcpModeSetting = 'authoritative' | 'proxy' | 'off';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface ProfileConfig {
+  kernel: string;
+  initrds: string[];
+  args: string[];
+  /** UEFI x86-64 iPXE binary: `ipxe.efi` (own drivers) or `snponly.efi` (firmware's SNP driver). */
+  efiBinary: 'ipxe' | 'snponly';
+}
+
+export interface MachineConfig {
+  mac: Mac;
+  ip?: number;
+  hostname?: string;
+  role?: string;
+  profile?: string;
+}
+
+export interface Config {
+  /** The file the config was read from, for messages. */
+  source: string;
+  dataDir: string;
+  interface: string | null;
+  advertise: number | null;
+  http: { port: number; address: string };
+  dhcp: {
+    mode: DhcpModeSetting;
+    range: { start: number; end: number } | null;
+    leaseTime: number;
+    netmask: number | null;
+    router: number | null;
+    dns: number[];
+    domain: string | null;
+    /** Send iPXE option 175.176 (do not wait for ProxyDHCP). */
+    ipxeNoProxyWait: boolean;
+  };
+  tftp: {
+    enabled: boolean;
+    root: string;
+    port: number;
+    blksizeMax: number;
+    windowsizeMax: number;
+    /** iPXE binaries under `root`, by firmware. */
+    binaries: { bios: string; efi: string; snponly: string; arm64: string };
+  };
+  ra: { enabled: boolean };
+  log: { level: LogLevel; format: 'json' | 'pretty' };
+  machines: MachineConfig[];
+  defaultRole: string;
+  profiles: Record<string, ProfileConfig>;
+  /** Cluster keys are validated by the cluster module (issue 4); kept verbatim here. */
+  cluster: Record<string, unknown>;
+}

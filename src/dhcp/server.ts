@@ -1,0 +1,153 @@
+/**
+ * The DHCPv4 server: a receive loop that decodes, dispatches by message type and sends the
+ * reply. Address decisions are the pool's; boot decisions are the caller's `boot` hook. One
+ * bad packet never stops it: it is counted by reason, logged at debug, and dropped.
+ */
+import { DecodeError } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import { type Mac, ipToString } from '../lib/net.ts';
+import type { Peer, UdpSocket } from '../lib/udp.ts';
+import { authoritative } from './authoritative.ts';
+import { Op, Opt, PXE_PORT, type MessageTypeName } from './constants.ts';
+import { type DhcpPacket, clientMac, decode, encode, messageType } from './packet.ts';
+import type { Pool } from './pool.ts';
+import { proxy } from './proxy.ts';
+import { type BootParams, destination } from './reply.ts';
+
+export type DhcpMode = 'authoritative' | 'proxy';
+
+/** What the boot hook is told about a request. */
+export interface BootQuery {
+  mac: Mac;
+  type: MessageTypeName;
+  packet: DhcpPacket;
+  /** The reply is a proxyDHCP offer/ack (no address), RFC 4578 / PXE 2.1. */
+  proxy: boolean;
+}
+export type BootHook = (q: BootQuery) => BootParams | null;
+
+export interface DhcpEvent {
+  event: string; // dhcp.discover, dhcp.offer, ...
+  mac: Mac;
+  xid: number;
+  ip?: string;
+  bootFile?: string;
+  relay?: string;
+  reason?: string;
+}
+
+export interface DhcpServerOptions {
+  mode: DhcpMode;
+  /** Option 54 and siaddr default: the seed's address on the provisioning network. */
+  serverId: number;
+  socket: UdpSocket;
+  /** proxy mode: the PXE port 4011 socket. */
+  pxeSocket?: UdpSocket;
+  pool?: Pool;
+  subnetMask: number;
+  router?: number;
+  dns?: readonly number[];
+  domain?: string;
+  leaseSeconds: number;
+  boot: BootHook;
+  logger: Logger;
+  onEvent?: (e: DhcpEvent) => void;
+}
+
+/** Per-message context handed to the mode handlers. */
+export interface Exchange {
+  o: DhcpServerOptions;
+  req: DhcpPacket;
+  mac: Mac;
+  type: MessageTypeName;
+  from: Peer;
+  viaPxePort: boolean;
+  emit(event: string, extra?: Partial<DhcpEvent>): void;
+}
+
+/** A handler returns the reply to send, or null (the message needs no answer). */
+export type ModeHandler = (x: Exchange) => DhcpPacket | null;
+
+export interface DhcpStats {
+  received: Record<string, number>;
+  sent: Record<string, number>;
+  dropped: Record<string, number>;
+}
+
+const MAX_HOPS = 16; // RFC 1542 section 4.1.1: relays discard beyond a configured limit (<=16)
+
+export class DhcpServer {
+  readonly stats: DhcpStats = { received: {}, sent: {}, dropped: {} };
+  private readonly handler: ModeHandler;
+
+  constructor(private readonly o: DhcpServerOptions) {
+    if (o.mode === 'authoritative' && !o.pool) throw new Error('authoritative mode needs a pool');
+    this.handler = o.mode === 'authoritative' ? authoritative : proxy;
+    o.socket.onMessage((msg, from) => this.receive(msg, from, o.socket, false));
+    o.pxeSocket?.onMessage((msg, from) => this.receive(msg, from, o.pxeSocket!, true));
+  }
+
+  close(): void {
+    this.o.socket.close();
+    this.o.pxeSocket?.close();
+  }
+
+  /** Handles one datagram; exposed for in-process tests and benchmarks. */
+  receive(msg: Uint8Array, from: Peer, socket: UdpSocket, viaPxePort: boolean): DhcpPacket | null {
+    try {
+      return this.handle(msg, from, socket, viaPxePort);
+    } catch (err) {
+      const reason = err instanceof DecodeError ? 'malformed' : 'internal_error';
+      this.drop(reason, from, err instanceof Error ? err.message : String(err));
+      if (!(err instanceof DecodeError)) this.o.logger.error({ err, from }, 'DHCP handler failed');
+      return null;
+    }
+  }
+
+  private handle(msg: Uint8Array, from: Peer, socket: UdpSocket, viaPxePort: boolean): DhcpPacket | null {
+    const req = decode(msg);
+    if (req.op !== Op.BOOTREQUEST) return this.drop('not_a_request', from);
+    const mac = clientMac(req);
+    if (!mac) return this.drop('not_ethernet', from, `htype ${req.htype} hlen ${req.hlen}`);
+    if (req.hops > MAX_HOPS) return this.drop('too_many_hops', from);
+    const type = messageType(req);
+    if (!type) return this.drop('no_message_type', from);
+    if (type === 'OFFER' || type === 'ACK' || type === 'NAK') return this.drop('server_message', from, type);
+    this.count(this.stats.received, type);
+    const x: Exchange = {
+      o: this.o,
+      req,
+      mac,
+      type,
+      from,
+      viaPxePort,
+      emit: (event, extra) => this.emit({ event, mac, xid: req.xid, ...relayOf(req), ...extra }),
+    };
+    x.emit(`dhcp.${type.toLowerCase()}`);
+    const reply = this.handler(x);
+    if (!reply) return null;
+    const to = viaPxePort ? { address: from.address, port: from.port || PXE_PORT } : destination(req, reply, from);
+    socket.send(encode(reply), to.port, to.address);
+    this.count(this.stats.sent, messageType(reply) ?? 'unknown');
+    return reply;
+  }
+
+  private emit(e: DhcpEvent): void {
+    this.o.logger.info(e, e.event);
+    this.o.onEvent?.(e);
+  }
+
+  private drop(reason: string, from: Peer, detail?: string): null {
+    this.count(this.stats.dropped, reason);
+    this.o.logger.debug({ event: 'dhcp.drop', reason, detail, from: `${from.address}:${from.port}` }, 'dropped DHCP packet');
+    return null;
+  }
+
+  private count(table: Record<string, number>, key: string): void {
+    table[key] = (table[key] ?? 0) + 1;
+  }
+}
+
+function relayOf(req: DhcpPacket): { relay?: string } {
+  return req.giaddr !== 0 ? { relay: ipToString(req.giaddr) } : {};
+}

@@ -1,0 +1,1 @@
+export { type HttpOptions, buildHttp } from './routes.ts';

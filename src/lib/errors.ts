@@ -1,0 +1,41 @@
+/**
+ * One registry of error classes with stable codes. Codes never change once shipped: logs,
+ * API responses and CLI exit statuses are keyed by them (see `exitCode`).
+ */
+export const ErrorCodes = {
+  CONFIG_INVALID: { exit: 2, http: 400 },
+  CONFIG_UNREADABLE: { exit: 2, http: 400 },
+  DECODE: { exit: 1, http: 400 },
+  NOT_FOUND: { exit: 4, http: 404 },
+  ACCESS_DENIED: { exit: 1, http: 403 },
+  INTERFACE: { exit: 3, http: 500 },
+  INTERNAL: { exit: 1, http: 500 },
+} as const;
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class MetalseedError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'MetalseedError';
+  }
+}
+
+/** A wire structure that cannot be decoded; protocol servers count and drop these. */
+export class DecodeError extends MetalseedError {
+  constructor(message: string) {
+    super('DECODE', message);
+    this.name = 'DecodeError';
+  }
+}
+
+export function exitCode(err: unknown): number {
+  return err instanceof MetalseedError ? ErrorCodes[err.code].exit : ErrorCodes.INTERNAL.exit;
+}
+
+export function httpStatus(err: unknown): number {
+  return err instanceof MetalseedError ? ErrorCodes[err.code].http : ErrorCodes.INTERNAL.http;
+}

@@ -1,0 +1,116 @@
+/**
+ * The UDP seam used by the DHCP and TFTP servers. Servers receive a `UdpSocket` (or a
+ * `UdpFactory` when they open per-transfer sockets, as TFTP does for its TIDs, RFC 1350
+ * section 4) so tests can run them over loopback or fakes; only `main.ts` opens real ones.
+ */
+import dgram from 'node:dgram';
+import { createRequire } from 'node:module';
+import { MetalseedError } from './errors.ts';
+
+export interface Peer {
+  address: string;
+  port: number;
+}
+
+export interface UdpSocket {
+  readonly port: number;
+  send(buf: Uint8Array, port: number, address: string): void;
+  onMessage(handler: (msg: Uint8Array, from: Peer) => void): void;
+  close(): void;
+}
+
+export interface UdpOptions {
+  port: number;
+  /** Local address; default 0.0.0.0 (needed to receive broadcasts, RFC 2131 section 4.1). */
+  address?: string;
+  /** SO_BINDTODEVICE: receive from and send through this interface only. */
+  device?: string;
+  broadcast?: boolean;
+  reuseAddr?: boolean;
+}
+
+export type UdpFactory = (opts: UdpOptions) => Promise<UdpSocket>;
+
+interface SockoptAddon {
+  bindToDevice(fd: number, ifname: string): void;
+}
+
+let addon: SockoptAddon | null | undefined;
+function loadAddon(): SockoptAddon | null {
+  if (addon !== undefined) return addon;
+  const require = createRequire(import.meta.url);
+  for (const p of ['../../build/Release/sockopt.node', '../../../build/Release/sockopt.node']) {
+    try {
+      addon = require(p) as SockoptAddon;
+      return addon;
+    } catch {}
+  }
+  addon = null;
+  return addon;
+}
+
+/** Node keeps the descriptor on an internal handle; there is no public accessor (Node 20). */
+function socketFd(sock: dgram.Socket): number {
+  for (const sym of Object.getOwnPropertySymbols(sock)) {
+    const state = (sock as unknown as Record<symbol, { handle?: { fd?: number } }>)[sym];
+    const fd = state?.handle?.fd;
+    if (typeof fd === 'number' && fd >= 0) return fd;
+  }
+  throw new MetalseedError('INTERFACE', 'cannot find the file descriptor of a dgram socket');
+}
+
+export const openUdp: UdpFactory = (opts) =>
+  new Promise((resolve, reject) => {
+    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: opts.reuseAddr ?? false });
+    const fail = (err: Error): void => {
+      sock.close();
+      reject(
+        new MetalseedError(
+          'INTERFACE',
+          `cannot bind UDP ${opts.address ?? '0.0.0.0'}:${opts.port}${opts.device ? ` on ${opts.device}` : ''}: ${err.message}`,
+          'is another DHCP/TFTP server (dnsmasq, tftpd) running, or are you not root?',
+        ),
+      );
+    };
+    sock.once('error', fail);
+    sock.bind({ port: opts.port, address: opts.address ?? '0.0.0.0', exclusive: true }, () => {
+      sock.off('error', fail);
+      try {
+        if (opts.device) {
+          const a = loadAddon();
+          if (!a) {
+            throw new MetalseedError(
+              'INTERFACE',
+              'the native addon build/Release/sockopt.node is missing, so DHCP cannot bind to an interface',
+              'run `npm install` (it builds the addon with node-gyp)',
+            );
+          }
+          a.bindToDevice(socketFd(sock), opts.device);
+        }
+        if (opts.broadcast) sock.setBroadcast(true);
+      } catch (err) {
+        sock.close();
+        reject(
+          err instanceof MetalseedError
+            ? err
+            : new MetalseedError('INTERFACE', `cannot bind to interface ${opts.device}: ${(err as Error).message}`),
+        );
+        return;
+      }
+      sock.on('error', () => {}); // send errors (EHOSTUNREACH...) are per-packet; never fatal
+      resolve(wrap(sock));
+    });
+  });
+
+function wrap(sock: dgram.Socket): UdpSocket {
+  return {
+    port: sock.address().port,
+    send: (buf, port, address) => sock.send(buf, port, address),
+    onMessage: (handler) => sock.on('message', (msg, r) => handler(msg, { address: r.address, port: r.port })),
+    close: () => {
+      try {
+        sock.close();
+      } catch {}
+    },
+  };
+}

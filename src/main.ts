@@ -1,0 +1,129 @@
+/**
+ * The composition root: the only module that opens sockets, reads paths and the clock. It
+ * builds the config, the provisioner and the servers, and tears them down on a signal.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import type { Config } from './config/index.ts';
+import { DhcpServer, FileJournal, Pool } from './dhcp/index.ts';
+import { buildHttp } from './http/index.ts';
+import { MetalseedError } from './lib/errors.ts';
+import { interfaceAddress } from './lib/interfaces.ts';
+import type { Logger } from './lib/log.ts';
+import { ipToString, prefixToMask } from './lib/net.ts';
+import { type UdpSocket, openUdp } from './lib/udp.ts';
+import { Provisioner } from './provisioner/index.ts';
+import { startTftp } from './serve-tftp.ts';
+
+export interface Seed {
+  close(): Promise<void>;
+  logger: Logger;
+}
+
+export function createLogger(config: Config): Logger {
+  if (config.log.format === 'pretty') {
+    return pino({ level: config.log.level, transport: { target: 'pino-pretty', options: { destination: 1 } } });
+  }
+  return pino({ level: config.log.level, base: null, timestamp: pino.stdTimeFunctions.isoTime });
+}
+
+/** Network facts the config leaves to the host: advertise address, netmask, default range. */
+function resolveNetwork(config: Config): { advertise: number; netmask: number; range: { start: number; end: number } | null } {
+  const iface = config.interface ? interfaceAddress(config.interface) : null;
+  const advertise = config.advertise ?? iface?.address ?? null;
+  if (advertise === null) {
+    throw new MetalseedError('CONFIG_INVALID', 'no "interface" and no "advertise" address', 'set "interface" (e.g. enp0s8)');
+  }
+  const netmask = config.dhcp.netmask ?? iface?.netmask ?? prefixToMask(24);
+  let range = config.dhcp.range;
+  if (!range && iface) {
+    const net = (iface.address & netmask) >>> 0;
+    const broadcast = (net | (~netmask >>> 0)) >>> 0;
+    const start = Math.min(net + 100, broadcast - 1);
+    const end = Math.min(net + 199, broadcast - 1);
+    range = start <= end && start > net ? { start, end } : null;
+  }
+  return { advertise, netmask, range };
+}
+
+export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
+  const closers: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    const net = resolveNetwork(config);
+    const tftpRoot = path.resolve(config.tftp.root);
+    const provisioner = new Provisioner({
+      config,
+      advertise: net.advertise,
+      tftpExists: (f) => fs.existsSync(path.join(tftpRoot, f)),
+      logger,
+    });
+
+    if (config.dhcp.mode !== 'off') {
+      if (!config.interface) {
+        throw new MetalseedError('CONFIG_INVALID', `dhcp.mode ${config.dhcp.mode} needs "interface"`, 'set "interface" or dhcp.mode: off');
+      }
+      const dev = config.interface;
+      const socket = await openUdp({ port: 67, device: dev, broadcast: true, reuseAddr: true });
+      closers.push(() => socket.close());
+      let pxeSocket: UdpSocket | undefined;
+      if (config.dhcp.mode === 'proxy') {
+        pxeSocket = await openUdp({ port: 4011, device: dev, broadcast: true, reuseAddr: true });
+        closers.push(() => pxeSocket!.close());
+      }
+      let pool: Pool | undefined;
+      if (config.dhcp.mode === 'authoritative') {
+        if (!net.range) throw new MetalseedError('CONFIG_INVALID', 'dhcp.range is required', 'e.g. range: 192.168.0.100-192.168.0.199');
+        const journal = new FileJournal(path.join(config.dataDir, 'leases.jsonl'), logger);
+        closers.push(() => journal.close());
+        const excluded = new Set([net.advertise, ...(config.dhcp.router !== null ? [config.dhcp.router] : [])]);
+        pool = new Pool({ ...net.range, reservations: provisioner.reservations(), excluded, journal, now: Date.now });
+      }
+      new DhcpServer({
+        mode: config.dhcp.mode,
+        serverId: net.advertise,
+        socket,
+        ...(pxeSocket ? { pxeSocket } : {}),
+        ...(pool ? { pool } : {}),
+        subnetMask: net.netmask,
+        ...(config.dhcp.router !== null ? { router: config.dhcp.router } : {}),
+        dns: config.dhcp.dns,
+        ...(config.dhcp.domain ? { domain: config.dhcp.domain } : {}),
+        leaseSeconds: config.dhcp.leaseTime,
+        boot: provisioner.dhcpBoot,
+        logger,
+        onEvent: (e) => {
+          if (e.ip && e.event === 'dhcp.ack') provisioner.observe(e.ip, e.mac);
+        },
+      });
+    }
+
+    if (config.tftp.enabled) closers.push(await startTftp(config, tftpRoot, provisioner, logger));
+
+    const http = buildHttp({ provisioner, logger });
+    await http.listen({ port: config.http.port, host: config.http.address });
+    closers.push(() => http.close());
+
+    logger.info(
+      {
+        event: 'seed.ready',
+        interface: config.interface,
+        advertise: ipToString(net.advertise),
+        dhcp: config.dhcp.mode,
+        range: net.range ? `${ipToString(net.range.start)}-${ipToString(net.range.end)}` : null,
+        tftp: config.tftp.enabled ? `${config.tftp.port} ${tftpRoot}` : 'off',
+        http: provisioner.seedUrl,
+        dataDir: config.dataDir,
+      },
+      'seed ready',
+    );
+    return { close, logger };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Where TFTP bytes come from. The server only sees the `FileSource` seam; `rootFileSource`
+ * serves regular files under one directory, `memoryFileSource` is the fake for tests.
+ */
+import { constants, type Stats } from 'node:fs';
+import { type FileHandle, open, realpath } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { MetalseedError } from '../lib/errors.ts';
+
+export interface OpenFile {
+  readonly size: number;
+  /** Up to `length` bytes at `offset`; shorter only at the end of the file. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+export interface FileSource {
+  /**
+   * Null when there is no such file. Throws `MetalseedError('ACCESS_DENIED')` for names that
+   * may never be served (traversal, symlink escape, not a regular file).
+   */
+  open(name: string): Promise<OpenFile | null>;
+}
+
+/**
+ * iPXE binaries (undionly.kpxe 74 KB, ipxe.efi 850 KB) are fetched by every machine in a boot
+ * storm; files up to this size are served from memory.
+ */
+export const DEFAULT_CACHE_FILE_BYTES = 4 * 1024 * 1024;
+/** Bound on the whole cache; least recently used entries go first. */
+export const DEFAULT_CACHE_TOTAL_BYTES = 64 * 1024 * 1024;
+
+export interface RootFileSourceOptions {
+  cacheFileBytes?: number;
+  cacheTotalBytes?: number;
+}
+
+const denied = (name: string, why: string): MetalseedError =>
+  new MetalseedError('ACCESS_DENIED', `refused TFTP path ${JSON.stringify(name)}: ${why}`);
+
+/**
+ * The relative path a client name stands for. Firmware sends "/undionly.kpxe" or
+ * "\boot\x.efi" (Windows-style servers), so leading slashes go and backslashes become
+ * slashes; any ".." segment is refused outright rather than resolved.
+ */
+export function normaliseName(name: string): string {
+  if (name.includes('\0')) throw denied(name, 'NUL in name');
+  const parts = name.replaceAll('\\', '/').split('/');
+  const kept: string[] = [];
+  for (const p of parts) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') throw denied(name, 'parent directory segment');
+    kept.push(p);
+  }
+  if (kept.length === 0) throw denied(name, 'empty path');
+  return kept.join('/');
+}
+
+const memoryFile = (data: Uint8Array): OpenFile => ({
+  size: data.length,
+  read: async (offset, length) => data.subarray(offset, offset + length),
+  close: async () => {},
+});
+
+function handleFile(fh: FileHandle, size: number): OpenFile {
+  return {
+    size,
+    read: async (offset, length) => {
+      const buf = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+      let got = 0;
+      while (got < buf.length) {
+        const { bytesRead } = await fh.read(buf, got, buf.length - got, offset + got);
+        if (bytesRead === 0) break; // the file shrank under us; serve what there is
+        got += bytesRead;
+      }
+      return buf.subarray(0, got);
+    },
+    close: () => fh.close(),
+  };
+}
+
+interface CacheEntry {
+  key: string;
+  data: Uint8Array;
+}
+
+/** Maps a filesystem error to "no such file" (null) or a refusal; anything else is rethrown. */
+function classify(err: unknown, name: string): null {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'ELOOP') throw denied(name, code);
+  throw err;
+}
+
+/** O_NOFOLLOW: the real path has no symlink now; refuse one swapped in since (TOCTOU). */
+async function openNoFollow(path: string, name: string): Promise<FileHandle | null> {
+  try {
+    return await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    return classify(err, name);
+  }
+}
+
+export function rootFileSource(root: string, opts: RootFileSourceOptions = {}): FileSource {
+  const maxFile = opts.cacheFileBytes ?? DEFAULT_CACHE_FILE_BYTES;
+  const maxTotal = opts.cacheTotalBytes ?? DEFAULT_CACHE_TOTAL_BYTES;
+  const cache = new Map<string, CacheEntry>(); // by real path; Map order = LRU order
+  let cached = 0;
+  let realRoot: Promise<string> | undefined;
+
+  const remember = (path: string, entry: CacheEntry): void => {
+    const old = cache.get(path);
+    if (old) cached -= old.data.length;
+    cache.delete(path);
+    for (const [p, e] of cache) {
+      if (cached + entry.data.length <= maxTotal) break;
+      cache.delete(p);
+      cached -= e.data.length;
+    }
+    if (cached + entry.data.length > maxTotal) return;
+    cache.set(path, entry);
+    cached += entry.data.length;
+  };
+
+  const fromCache = async (path: string, fh: FileHandle, st: Stats): Promise<OpenFile> => {
+    const key = `${st.mtimeMs}:${st.size}`;
+    const hit = cache.get(path);
+    if (hit?.key === key) {
+      cache.delete(path);
+      cache.set(path, hit);
+      await fh.close();
+      return memoryFile(hit.data);
+    }
+    const data = await handleFile(fh, st.size).read(0, st.size);
+    await fh.close();
+    remember(path, { key, data });
+    return memoryFile(data);
+  };
+
+  return {
+    async open(name) {
+      const rel = normaliseName(name);
+      realRoot ??= realpath(root);
+      const base = await realRoot;
+      let path: string;
+      try {
+        path = await realpath(join(base, rel));
+      } catch (err) {
+        return classify(err, name);
+      }
+      if (path !== base && !path.startsWith(base.endsWith(sep) ? base : base + sep)) {
+        throw denied(name, 'resolves outside the root');
+      }
+      const fh = await openNoFollow(path, name);
+      if (!fh) return null;
+      try {
+        const st = await fh.stat();
+        if (!st.isFile()) throw denied(name, 'not a regular file');
+        if (st.size <= maxFile) return await fromCache(path, fh, st);
+        return handleFile(fh, st.size);
+      } catch (err) {
+        await fh.close().catch(() => {});
+        throw err;
+      }
+    },
+  };
+}
+
+/** A fixed set of in-memory files, for tests and for generated content. */
+export function memoryFileSource(files: Record<string, Uint8Array>): FileSource {
+  const byName = new Map(Object.entries(files));
+  return {
+    open: async (name) => {
+      const data = byName.get(normaliseName(name));
+      return data ? memoryFile(data) : null;
+    },
+  };
+}

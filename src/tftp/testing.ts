@@ -1,0 +1,203 @@
+/**
+ * Test helpers, not exported from index.ts: `TestPeer` scripts exact packet exchanges,
+ * `tftpGet` is a tiny client (options, RFC 7440 receiver rules, a hook that loses ACKs on
+ * purpose), `startTestServer` runs a server on loopback.
+ */
+import { DecodeError } from '../lib/errors.ts';
+import { type LogRecord, recordingLogger } from '../lib/log.ts';
+import { openUdp, type Peer, type UdpSocket } from '../lib/udp.ts';
+import { type FileSource, memoryFileSource } from './files.ts';
+import { decode, encode, type Packet, type TftpOptions } from './packet.ts';
+import { type TftpLimits, type TftpServer, createTftpServer } from './server.ts';
+import type { TransferEvent } from './transfer.ts';
+
+export interface Received {
+  packet: Packet;
+  from: Peer;
+}
+
+export class TestPeer {
+  private queue: Received[] = [];
+  private waiter: ((r: Received) => void) | undefined;
+
+  private constructor(readonly socket: UdpSocket) {
+    socket.onMessage((msg, from) => {
+      let packet: Packet;
+      try {
+        packet = decode(msg);
+      } catch (err) {
+        if (err instanceof DecodeError) return;
+        throw err;
+      }
+      const w = this.waiter;
+      this.waiter = undefined;
+      if (w) w({ packet, from });
+      else this.queue.push({ packet, from });
+    });
+  }
+
+  static async open(): Promise<TestPeer> {
+    return new TestPeer(await openUdp({ port: 0, address: '127.0.0.1' }));
+  }
+
+  send(p: Packet | Uint8Array, port: number): void {
+    this.socket.send(p instanceof Uint8Array ? p : encode(p), port, '127.0.0.1');
+  }
+
+  /** The next packet, or null when none arrives within `ms`. */
+  next(ms = 2000): Promise<Received | null> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.waiter = undefined;
+        resolve(null);
+      }, ms);
+      this.waiter = (r) => {
+        clearTimeout(t);
+        resolve(r);
+      };
+    });
+  }
+
+  /** The next packet, failing the test when there is none. */
+  async expect(ms = 2000): Promise<Received> {
+    const r = await this.next(ms);
+    if (!r) throw new Error(`no packet within ${ms} ms`);
+    return r;
+  }
+
+  /** The next `n` packets, in order. */
+  async expectMany(n: number, ms = 2000): Promise<Received[]> {
+    const out: Received[] = [];
+    while (out.length < n) out.push(await this.expect(ms));
+    return out;
+  }
+
+  /** Closes after pending sends left (Node sends on the next tick). */
+  close(): void {
+    setImmediate(() => this.socket.close());
+  }
+}
+
+export interface GetOptions {
+  options?: Record<string, string>;
+  mode?: string;
+  /** Client-side wait before re-sending its last ACK (or the RRQ). */
+  waitMs?: number;
+  maxWaits?: number;
+  /** Return true to lose this ACK (block is absolute; 0 acknowledges the OACK). */
+  loseAck?: (block: number) => boolean;
+}
+
+export interface GetResult {
+  data: Uint8Array;
+  oack: TftpOptions | null;
+  error: { code: number; message: string } | null;
+  serverPort: number;
+  /** DATA packets that arrived again or out of order (retransmissions). */
+  duplicates: number;
+}
+
+export async function tftpGet(port: number, file: string, opts: GetOptions = {}): Promise<GetResult> {
+  const peer = await TestPeer.open();
+  const options: TftpOptions = new Map(Object.entries(opts.options ?? {}));
+  const res: GetResult = { data: new Uint8Array(0), oack: null, error: null, serverPort: 0, duplicates: 0 };
+  const chunks: Uint8Array[] = [];
+  let blksize = 512;
+  let windowsize = 1;
+  let next = 1; // absolute number of the block expected next
+  let inWindow = 0;
+  let lastAck: number | null = null;
+  const ack = (block: number): void => {
+    lastAck = block;
+    inWindow = 0;
+    if (!opts.loseAck?.(block)) peer.send({ op: 'ACK', block: block % 0x10000 }, res.serverPort);
+  };
+  const request = (): void =>
+    peer.send({ op: 'RRQ', filename: file, mode: opts.mode ?? 'octet', options }, port);
+  try {
+    request();
+    let waits = 0;
+    for (;;) {
+      const r = await peer.next(opts.waitMs ?? 1000);
+      if (!r) {
+        if (++waits > (opts.maxWaits ?? 5)) throw new Error(`download of ${file} stalled at block ${next}`);
+        if (lastAck === null) request();
+        else ack(lastAck);
+        continue;
+      }
+      waits = 0;
+      if (res.serverPort === 0) res.serverPort = r.from.port;
+      if (r.from.port !== res.serverPort) continue;
+      const p = r.packet;
+      if (p.op === 'ERROR') {
+        res.error = { code: p.code, message: p.message };
+        return res;
+      }
+      if (p.op === 'OACK') {
+        res.oack = p.options;
+        blksize = Number(p.options.get('blksize') ?? 512);
+        windowsize = Number(p.options.get('windowsize') ?? 1);
+        ack(0);
+        continue;
+      }
+      if (p.op !== 'DATA') continue;
+      if (p.block !== next % 0x10000) {
+        // RFC 7440 section 4: on a gap or a repeat, acknowledge the last block in order.
+        res.duplicates++;
+        ack(next - 1);
+        continue;
+      }
+      chunks.push(p.data);
+      next++;
+      inWindow++;
+      if (p.data.length < blksize) {
+        ack(next - 1);
+        break;
+      }
+      if (inWindow >= windowsize) ack(next - 1);
+    }
+  } finally {
+    peer.close();
+  }
+  res.data = Buffer.concat(chunks);
+  return res;
+}
+
+export interface TestServer {
+  server: TftpServer;
+  port: number;
+  records: LogRecord[];
+  events: TransferEvent[];
+  close(): void;
+}
+
+/** A server on 127.0.0.1, random port, recording its log and transfer events. */
+export async function startTestServer(
+  files: FileSource | Record<string, Uint8Array>,
+  limits: Partial<TftpLimits> = {},
+): Promise<TestServer> {
+  const socket = await openUdp({ port: 0, address: '127.0.0.1' });
+  const records: LogRecord[] = [];
+  const events: TransferEvent[] = [];
+  const server = createTftpServer({
+    socket,
+    openTransferSocket: openUdp,
+    transferSocket: { address: '127.0.0.1' },
+    files: typeof files.open === 'function' ? (files as FileSource) : memoryFileSource(files as Record<string, Uint8Array>),
+    logger: recordingLogger(records),
+    limits,
+    onTransfer: (ev) => events.push(ev),
+  });
+  return { server, port: socket.port, records, events, close: () => server.close() };
+}
+
+/** Polls until `cond` holds; transfer events land just after the client's last ACK. */
+export async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
