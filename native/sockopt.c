@@ -7,13 +7,22 @@
  * no broadcasts at all, and one bound to 0.0.0.0 cannot tell the links apart. Binding the
  * wildcard socket to the device solves both (RFC 2131 section 4.1 replies to 255.255.255.255).
  *
- * Exports: bindToDevice(fd: number, ifname: string): void  (throws Error with errno text)
+ * Exports:
+ *   bindToDevice(fd: number, ifname: string): void
+ *   sendIcmp6Multicast(ifname: string, group: string, payload: Uint8Array): void
+ *     Sends one ICMPv6 message (e.g. a Router Advertisement built in TypeScript) to a link-local
+ *     multicast group out of `ifname`, with hop limit 255 as RFC 4861 section 6.1.2 requires.
+ *     Node has no raw sockets; the kernel fills in the ICMPv6 checksum (RFC 3542 section 3.1).
+ * Both throw an Error whose message carries the errno text.
  */
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <node_api.h>
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
@@ -50,10 +59,65 @@ static napi_value bind_to_device(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value send_icmp6_multicast(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, NULL, "sendIcmp6Multicast(ifname, group, payload) needs three arguments");
+    return NULL;
+  }
+  char ifname[IF_NAMESIZE + 1], group[INET6_ADDRSTRLEN + 1];
+  size_t len = 0, glen = 0;
+  if (napi_get_value_string_utf8(env, argv[0], ifname, sizeof ifname, &len) != napi_ok || len == 0 ||
+      len >= IF_NAMESIZE) {
+    napi_throw_type_error(env, NULL, "ifname must be a 1..15 character string");
+    return NULL;
+  }
+  if (napi_get_value_string_utf8(env, argv[1], group, sizeof group, &glen) != napi_ok) {
+    napi_throw_type_error(env, NULL, "group must be a string");
+    return NULL;
+  }
+  void *data = NULL;
+  size_t dlen = 0;
+  napi_typedarray_type ttype;
+  napi_value abuf;
+  size_t boff;
+  if (napi_get_typedarray_info(env, argv[2], &ttype, &dlen, &data, &abuf, &boff) != napi_ok ||
+      ttype != napi_uint8_array || dlen == 0) {
+    napi_throw_type_error(env, NULL, "payload must be a non-empty Uint8Array");
+    return NULL;
+  }
+  struct sockaddr_in6 dst;
+  memset(&dst, 0, sizeof dst);
+  dst.sin6_family = AF_INET6;
+  if (inet_pton(AF_INET6, group, &dst.sin6_addr) != 1) {
+    napi_throw_range_error(env, NULL, "group is not an IPv6 address");
+    return NULL;
+  }
+  unsigned int ifindex = if_nametoindex(ifname);
+  if (ifindex == 0) return throw_errno(env, "if_nametoindex", errno);
+  dst.sin6_scope_id = ifindex;
+  int fd = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+  if (fd < 0) return throw_errno(env, "socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)", errno);
+  int hops = 255;
+  int err = 0;
+  const char *what = NULL;
+  if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops) != 0) what = "IPV6_MULTICAST_HOPS";
+  else if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof ifindex) != 0) what = "IPV6_MULTICAST_IF";
+  else if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)len + 1) != 0) what = "SO_BINDTODEVICE";
+  else if (sendto(fd, data, dlen, 0, (struct sockaddr *)&dst, sizeof dst) < 0) what = "sendto";
+  if (what) err = errno;
+  close(fd);
+  if (what) return throw_errno(env, what, err);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "bindToDevice", NAPI_AUTO_LENGTH, bind_to_device, NULL, &fn);
   napi_set_named_property(env, exports, "bindToDevice", fn);
+  napi_create_function(env, "sendIcmp6Multicast", NAPI_AUTO_LENGTH, send_icmp6_multicast, NULL, &fn);
+  napi_set_named_property(env, exports, "sendIcmp6Multicast", fn);
   return exports;
 }
 

@@ -3,6 +3,7 @@
  * builds the config, the provisioner and the servers, and tears them down on a signal.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import type { Config } from './config/index.ts';
@@ -11,8 +12,10 @@ import { buildHttp } from './http/index.ts';
 import { MetalseedError } from './lib/errors.ts';
 import { interfaceAddress } from './lib/interfaces.ts';
 import type { Logger } from './lib/log.ts';
+import { native } from './lib/native.ts';
 import { ipToString, prefixToMask } from './lib/net.ts';
-import { type UdpSocket, openUdp } from './lib/udp.ts';
+import { openUdp, type UdpSocket } from './lib/udp.ts';
+import { RaAdvertiser } from './ndp/index.ts';
 import { Provisioner } from './provisioner/index.ts';
 import { startTftp } from './serve-tftp.ts';
 
@@ -23,17 +26,28 @@ export interface Seed {
 
 export function createLogger(config: Config): Logger {
   if (config.log.format === 'pretty') {
-    return pino({ level: config.log.level, transport: { target: 'pino-pretty', options: { destination: 1 } } });
+    return pino({
+      level: config.log.level,
+      transport: { target: 'pino-pretty', options: { destination: 1 } },
+    });
   }
   return pino({ level: config.log.level, base: null, timestamp: pino.stdTimeFunctions.isoTime });
 }
 
 /** Network facts the config leaves to the host: advertise address, netmask, default range. */
-function resolveNetwork(config: Config): { advertise: number; netmask: number; range: { start: number; end: number } | null } {
+function resolveNetwork(config: Config): {
+  advertise: number;
+  netmask: number;
+  range: { start: number; end: number } | null;
+} {
   const iface = config.interface ? interfaceAddress(config.interface) : null;
   const advertise = config.advertise ?? iface?.address ?? null;
   if (advertise === null) {
-    throw new MetalseedError('CONFIG_INVALID', 'no "interface" and no "advertise" address', 'set "interface" (e.g. enp0s8)');
+    throw new MetalseedError(
+      'CONFIG_INVALID',
+      'no "interface" and no "advertise" address',
+      'set "interface" (e.g. enp0s8)',
+    );
   }
   const netmask = config.dhcp.netmask ?? iface?.netmask ?? prefixToMask(24);
   let range = config.dhcp.range;
@@ -47,6 +61,21 @@ function resolveNetwork(config: Config): { advertise: number; netmask: number; r
   return { advertise, netmask, range };
 }
 
+/** Router Advertisements on the provisioning link (see ndp/advertiser.ts for why). */
+function startRa(config: Config, logger: Logger): RaAdvertiser | null {
+  const on = config.ra.enabled === 'auto' ? config.dhcp.mode === 'authoritative' : config.ra.enabled;
+  if (!on || !config.interface) return null;
+  const mac = os.networkInterfaces()[config.interface]?.find((a) => a.mac !== '00:00:00:00:00:00')?.mac;
+  const send = native().sendIcmp6Multicast;
+  return new RaAdvertiser({
+    ifname: config.interface,
+    send,
+    logger,
+    now: Date.now,
+    ...(mac ? { sourceMac: mac } : {}),
+  });
+}
+
 export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
   const closers: (() => Promise<void> | void)[] = [];
   const close = async () => {
@@ -56,16 +85,23 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
     fs.mkdirSync(config.dataDir, { recursive: true });
     const net = resolveNetwork(config);
     const tftpRoot = path.resolve(config.tftp.root);
+    const ra = startRa(config, logger);
+    if (ra) closers.push(() => ra.close());
     const provisioner = new Provisioner({
       config,
       advertise: net.advertise,
       tftpExists: (f) => fs.existsSync(path.join(tftpRoot, f)),
       logger,
+      ...(ra ? { onIpxeDhcp: () => ra.poke() } : {}),
     });
 
     if (config.dhcp.mode !== 'off') {
       if (!config.interface) {
-        throw new MetalseedError('CONFIG_INVALID', `dhcp.mode ${config.dhcp.mode} needs "interface"`, 'set "interface" or dhcp.mode: off');
+        throw new MetalseedError(
+          'CONFIG_INVALID',
+          `dhcp.mode ${config.dhcp.mode} needs "interface"`,
+          'set "interface" or dhcp.mode: off',
+        );
       }
       const dev = config.interface;
       const socket = await openUdp({ port: 67, device: dev, broadcast: true, reuseAddr: true });
@@ -77,11 +113,25 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
       }
       let pool: Pool | undefined;
       if (config.dhcp.mode === 'authoritative') {
-        if (!net.range) throw new MetalseedError('CONFIG_INVALID', 'dhcp.range is required', 'e.g. range: 192.168.0.100-192.168.0.199');
+        if (!net.range)
+          throw new MetalseedError(
+            'CONFIG_INVALID',
+            'dhcp.range is required',
+            'e.g. range: 192.168.0.100-192.168.0.199',
+          );
         const journal = new FileJournal(path.join(config.dataDir, 'leases.jsonl'), logger);
         closers.push(() => journal.close());
-        const excluded = new Set([net.advertise, ...(config.dhcp.router !== null ? [config.dhcp.router] : [])]);
-        pool = new Pool({ ...net.range, reservations: provisioner.reservations(), excluded, journal, now: Date.now });
+        const excluded = new Set([
+          net.advertise,
+          ...(config.dhcp.router !== null ? [config.dhcp.router] : []),
+        ]);
+        pool = new Pool({
+          ...net.range,
+          reservations: provisioner.reservations(),
+          excluded,
+          journal,
+          now: Date.now,
+        });
       }
       new DhcpServer({
         mode: config.dhcp.mode,

@@ -35,7 +35,8 @@ export function chooseTarget(i: TargetInputs): BootTarget {
   if (!f.pxe) return { kind: 'none', reason: 'not a network-boot client' };
   if (!i.tftpEnabled) return { kind: 'none', reason: 'tftp is disabled' };
   const file = binaryFor(i);
-  if (!file) return { kind: 'none', reason: `no iPXE binary for firmware ${f.kind} (${f.arch ?? 'no option 93'})` };
+  if (!file)
+    return { kind: 'none', reason: `no iPXE binary for firmware ${f.kind} (${f.arch ?? 'no option 93'})` };
   if (!i.exists(file)) return { kind: 'none', reason: `${file} is missing from the TFTP root` };
   return { kind: 'binary', file };
 }

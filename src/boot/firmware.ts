@@ -5,12 +5,12 @@
  */
 import {
   ClientArch,
-  type DhcpPacket,
-  IpxeOpt,
-  Opt,
   clientArchName,
+  type DhcpPacket,
   decodeSubOptions,
   decodeUserClasses,
+  IpxeOpt,
+  Opt,
 } from '../dhcp/index.ts';
 
 export type FirmwareKind = 'bios' | 'uefi-x64' | 'uefi-ia32' | 'uefi-arm64' | 'uefi-arm32' | 'unknown';
@@ -72,7 +72,7 @@ export function detectFirmware(p: DhcpPacket): FirmwareFacts {
  * bytes as its `${uuid}` setting, so DHCP and HTTP facts of one machine agree.
  */
 export function uuidOf(v: Uint8Array | undefined): string | undefined {
-  if (!v || v.length !== 17 || v[0] !== 0) return undefined;
+  if (v?.length !== 17 || v[0] !== 0) return undefined;
   const b = v.subarray(1);
   if (b.every((x) => x === 0)) return undefined;
   const h = (i: number) => b[i]!.toString(16).padStart(2, '0');

@@ -1,4 +1,4 @@
-export { type BinaryNames, type BootTarget, type TargetInputs, chooseTarget } from './binary.ts';
-export { type ParamInputs, dhcpBootParams } from './dhcp-params.ts';
-export { type FirmwareFacts, type FirmwareKind, detectFirmware, ipxeHasHttp, uuidOf } from './firmware.ts';
-export { IPXE_FACTS, type KernelSpec, bootScript, initrdName, kernelScript, waitScript } from './ipxe.ts';
+export { type BinaryNames, type BootTarget, chooseTarget, type TargetInputs } from './binary.ts';
+export { dhcpBootParams, type ParamInputs } from './dhcp-params.ts';
+export { detectFirmware, type FirmwareFacts, type FirmwareKind, ipxeHasHttp, uuidOf } from './firmware.ts';
+export { bootScript, IPXE_FACTS, initrdName, type KernelSpec, kernelScript, waitScript } from './ipxe.ts';

@@ -26,7 +26,7 @@ export function bootScript(seedUrl: string): string {
   const query = IPXE_FACTS.map(([k, v]) => `${k}=${v}`).join('&');
   return [
     '#!ipxe',
-    '# metalseed: hand over to this machine\'s own script',
+    "# metalseed: hand over to this machine's own script",
     `chain --autofree ${seedUrl}/ipxe?${query} || goto failed`,
     ':failed',
     'echo metalseed: could not fetch the machine script from the seed; retrying in 10 s',

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { stringify } from 'yaml';
 import type { Config } from '../config/index.ts';
 import { ipToString } from '../lib/net.ts';
-import { configFrom, type ConfigFlags } from './load.ts';
+import { type ConfigFlags, configFrom } from './load.ts';
 
 export function checkCommand(): Command {
   return new Command('check')

@@ -25,7 +25,13 @@ export function configFrom(flags: ConfigFlags): Config {
       },
       '--flags',
     );
-    return { ...base, ...overrides, http: merged.http, dhcp: { ...base.dhcp, mode: merged.dhcp.mode }, log: { ...base.log, level: merged.log.level } };
+    return {
+      ...base,
+      ...overrides,
+      http: merged.http,
+      dhcp: { ...base.dhcp, mode: merged.dhcp.mode },
+      log: { ...base.log, level: merged.log.level },
+    };
   }
   return { ...base, ...overrides } as Config;
 }

@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { ConfigError } from '../config/index.ts';
-import { MetalseedError, exitCode } from '../lib/errors.ts';
+import { exitCode, MetalseedError } from '../lib/errors.ts';
 import { checkCommand } from './check.ts';
 import { serveCommand } from './serve.ts';
 

@@ -1,7 +1,7 @@
 /** `metalseed serve`: run the seed until SIGINT/SIGTERM. */
 import { Command } from 'commander';
 import { createLogger, startSeed } from '../main.ts';
-import { configFrom, type ConfigFlags } from './load.ts';
+import { type ConfigFlags, configFrom } from './load.ts';
 
 export function serveCommand(): Command {
   return new Command('serve')

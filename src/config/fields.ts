@@ -11,7 +11,8 @@ export type Obj = Record<string, unknown>;
 
 export function obj(v: unknown, path: Path): Obj {
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(path, `expected a mapping, got ${kind(v)}`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new ConfigError(path, `expected a mapping, got ${kind(v)}`);
   return v as Obj;
 }
 
@@ -20,13 +21,17 @@ export function knownKeys(o: Obj, path: Path, keys: readonly string[]): void {
   for (const k of Object.keys(o)) {
     if (keys.includes(k)) continue;
     const near = keys.find((x) => editDistance(x.toLowerCase(), k.toLowerCase()) <= 2);
-    throw new ConfigError([...path, k], `unknown key${near ? `; did you mean "${near}"?` : ''} (known: ${keys.join(', ')})`);
+    throw new ConfigError(
+      [...path, k],
+      `unknown key${near ? `; did you mean "${near}"?` : ''} (known: ${keys.join(', ')})`,
+    );
   }
 }
 
 export function str(v: unknown, path: Path, dflt: string): string {
   if (v === undefined || v === null) return dflt;
-  if (typeof v !== 'string' || v === '') throw new ConfigError(path, `expected a non-empty string, got ${kind(v)}`);
+  if (typeof v !== 'string' || v === '')
+    throw new ConfigError(path, `expected a non-empty string, got ${kind(v)}`);
   return v;
 }
 
@@ -58,7 +63,8 @@ export function oneOf<T extends string>(v: unknown, path: Path, values: readonly
 
 export function ipv4(v: unknown, path: Path): number {
   const ip = typeof v === 'string' ? parseIPv4(v) : null;
-  if (ip === null) throw new ConfigError(path, `expected an IPv4 address like 192.168.0.1, got ${JSON.stringify(v)}`);
+  if (ip === null)
+    throw new ConfigError(path, `expected an IPv4 address like 192.168.0.1, got ${JSON.stringify(v)}`);
   return ip;
 }
 
@@ -68,14 +74,19 @@ export function optIpv4(v: unknown, path: Path): number | null {
 
 export function mac(v: unknown, path: Path): Mac {
   const m = typeof v === 'string' ? parseMac(v) : null;
-  if (m === null) throw new ConfigError(path, `expected a MAC address like "52:54:00:00:00:01" (quoted), got ${JSON.stringify(v)}`);
+  if (m === null)
+    throw new ConfigError(
+      path,
+      `expected a MAC address like "52:54:00:00:00:01" (quoted), got ${JSON.stringify(v)}`,
+    );
   return m;
 }
 
 export function duration(v: unknown, path: Path, dflt: number): number {
   if (v === undefined || v === null) return dflt;
   const s = typeof v === 'string' || typeof v === 'number' ? parseDuration(v) : null;
-  if (s === null || s <= 0) throw new ConfigError(path, `expected a duration like 90s, 10m, 1h or 1d, got ${JSON.stringify(v)}`);
+  if (s === null || s <= 0)
+    throw new ConfigError(path, `expected a duration like 90s, 10m, 1h or 1d, got ${JSON.stringify(v)}`);
   return s;
 }
 

@@ -3,7 +3,7 @@
  * `ConfigError` with the file, the line and the key path.
  */
 import fs from 'node:fs';
-import { LineCounter, isMap, isSeq, parseDocument } from 'yaml';
+import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { MetalseedError } from '../lib/errors.ts';
 import { ConfigError } from './errors.ts';
 import { parseConfig } from './parse.ts';
@@ -42,7 +42,11 @@ export function parseConfigText(text: string, source: string): Config {
 }
 
 /** The line of the deepest node along `path` that exists in the document. */
-function lineOf(doc: ReturnType<typeof parseDocument>, path: readonly (string | number)[], lc: LineCounter): number | undefined {
+function lineOf(
+  doc: ReturnType<typeof parseDocument>,
+  path: readonly (string | number)[],
+  lc: LineCounter,
+): number | undefined {
   let node: unknown = doc.contents;
   let offset: number | undefined = (node as { range?: number[] } | null)?.range?.[0];
   for (const key of path) {

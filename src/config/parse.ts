@@ -43,7 +43,12 @@ export function parseConfig(raw: unknown, source: string): Config {
     },
     dhcp: parseDhcp(top.dhcp),
     tftp: parseTftp(top.tftp),
-    ra: { enabled: f.bool(ra.enabled, ['ra', 'enabled'], true) },
+    ra: {
+      enabled:
+        ra.enabled === undefined || ra.enabled === 'auto'
+          ? 'auto'
+          : f.bool(ra.enabled, ['ra', 'enabled'], false),
+    },
     log: {
       level: f.oneOf(log.level, ['log', 'level'], ['debug', 'info', 'warn', 'error'], 'info'),
       format: f.oneOf(log.format, ['log', 'format'], ['json', 'pretty'], 'json'),
@@ -83,7 +88,10 @@ function parseRange(v: unknown, path: f.Path): { start: number; end: number } {
   const start = m ? parseIPv4(m[1]!) : null;
   const end = m ? parseIPv4(m[2]!) : null;
   if (start === null || end === null) {
-    throw new ConfigError(path, `expected FIRST-LAST like 192.168.0.100-192.168.0.199, got ${JSON.stringify(v)}`);
+    throw new ConfigError(
+      path,
+      `expected FIRST-LAST like 192.168.0.100-192.168.0.199, got ${JSON.stringify(v)}`,
+    );
   }
   if (start > end) throw new ConfigError(path, 'the first address is after the last');
   if (end - start >= 1 << 20) throw new ConfigError(path, 'range is larger than 1,048,576 addresses');
@@ -137,11 +145,13 @@ function checkMachines(machines: MachineConfig[]): void {
   const ips = new Map<number, number>();
   machines.forEach((m, i) => {
     const dupMac = macs.get(m.mac);
-    if (dupMac !== undefined) throw new ConfigError(['machines', i, 'mac'], `${m.mac} is also machines[${dupMac}]`);
+    if (dupMac !== undefined)
+      throw new ConfigError(['machines', i, 'mac'], `${m.mac} is also machines[${dupMac}]`);
     macs.set(m.mac, i);
     if (m.ip === undefined) return;
     const dupIp = ips.get(m.ip);
-    if (dupIp !== undefined) throw new ConfigError(['machines', i, 'ip'], `address is also machines[${dupIp}].ip`);
+    if (dupIp !== undefined)
+      throw new ConfigError(['machines', i, 'ip'], `address is also machines[${dupIp}].ip`);
     ips.set(m.ip, i);
   });
 }
@@ -158,7 +168,11 @@ function parseProfiles(v: unknown): Record<string, ProfileConfig> {
     }
     out[name] = {
       kernel: f.str(po.kernel, [...p, 'kernel'], d.DEFAULT_PROFILE.kernel),
-      initrds: f.strings(po.initrds ?? po.initrd, [...p, po.initrd !== undefined ? 'initrd' : 'initrds'], d.DEFAULT_PROFILE.initrds),
+      initrds: f.strings(
+        po.initrds ?? po.initrd,
+        [...p, po.initrd !== undefined ? 'initrd' : 'initrds'],
+        d.DEFAULT_PROFILE.initrds,
+      ),
       args: f.strings(po.args, [...p, 'args'], d.DEFAULT_PROFILE.args),
       efiBinary: f.oneOf(po.efiBinary, [...p, 'efiBinary'], ['ipxe', 'snponly'], d.DEFAULT_PROFILE.efiBinary),
     };

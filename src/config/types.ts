@@ -47,7 +47,11 @@ export interface Config {
     /** iPXE binaries under `root`, by firmware. */
     binaries: { bios: string; efi: string; snponly: string; arm64: string };
   };
-  ra: { enabled: boolean };
+  /**
+   * IPv6 Router Advertisements that end iPXE's IPv6 wait. `auto`: on in authoritative mode
+   * (the seed owns the link), off in proxy mode (a real IPv6 router may be there).
+   */
+  ra: { enabled: boolean | 'auto' };
   log: { level: LogLevel; format: 'json' | 'pretty' };
   machines: MachineConfig[];
   defaultRole: string;

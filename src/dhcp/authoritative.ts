@@ -7,7 +7,7 @@
 import { ipToString, sameSubnet } from '../lib/net.ts';
 import { Opt } from './constants.ts';
 import type { DhcpPacket } from './packet.ts';
-import { applyBoot, newReply } from './reply.ts';
+import { applyBoot, firmwareOf, newReply } from './reply.ts';
 import type { Exchange, ModeHandler } from './server.ts';
 
 /** T1 = 0.5 and T2 = 0.875 of the lease, RFC 2131 section 4.4.5. */
@@ -54,7 +54,9 @@ function request(x: Exchange): DhcpPacket | null {
       return null;
     }
     const ip = requested ?? x.req.ciaddr;
-    return pool.bind(x.mac, ip, x.o.leaseSeconds) ? grant(x, 'ACK', ip) : nak(x, 'offered address no longer available');
+    return pool.bind(x.mac, ip, x.o.leaseSeconds)
+      ? grant(x, 'ACK', ip)
+      : nak(x, 'offered address no longer available');
   }
   if (requested !== undefined && x.req.ciaddr === 0) {
     // INIT-REBOOT: verify the remembered address.
@@ -78,8 +80,9 @@ function inform(x: Exchange): DhcpPacket {
   const reply = newReply(x.req, 'ACK', x.o.serverId);
   reply.ciaddr = x.req.ciaddr;
   addNetworkOptions(x, reply);
-  applyBoot(reply, x.req, x.o.boot({ mac: x.mac, type: x.type, packet: x.req, proxy: false }));
-  x.emit('dhcp.ack', { ip: ipToString(x.req.ciaddr), ...bootFileOf(reply) });
+  const boot = x.o.boot({ mac: x.mac, type: x.type, packet: x.req, proxy: false });
+  applyBoot(reply, x.req, boot);
+  x.emit('dhcp.ack', { ip: ipToString(x.req.ciaddr), ...bootFileOf(reply), ...firmwareOf(boot) });
   return reply;
 }
 
@@ -93,8 +96,9 @@ function grant(x: Exchange, type: 'OFFER' | 'ACK', ip: number): DhcpPacket {
     .setU32(Opt.RENEWAL_TIME, Math.floor(lease * T1_FRACTION))
     .setU32(Opt.REBINDING_TIME, Math.floor(lease * T2_FRACTION));
   addNetworkOptions(x, reply);
-  applyBoot(reply, x.req, x.o.boot({ mac: x.mac, type: x.type, packet: x.req, proxy: false }));
-  x.emit(`dhcp.${type.toLowerCase()}`, { ip: ipToString(ip), ...bootFileOf(reply) });
+  const boot = x.o.boot({ mac: x.mac, type: x.type, packet: x.req, proxy: false });
+  applyBoot(reply, x.req, boot);
+  x.emit(`dhcp.${type.toLowerCase()}`, { ip: ipToString(ip), ...bootFileOf(reply), ...firmwareOf(boot) });
   return reply;
 }
 

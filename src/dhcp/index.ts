@@ -13,8 +13,22 @@ export {
 } from './constants.ts';
 export { FileJournal } from './journal-file.ts';
 export { type Lease, type LeaseJournal, type LeaseState, memoryJournal } from './lease.ts';
-export { Options, decodeSubOptions, decodeUserClasses, encodeSubOptions, encodeUserClasses } from './options.ts';
-export { type DhcpPacket, clientMac, decode, encode, encodingLength, isBroadcast, messageType } from './packet.ts';
+export {
+  decodeSubOptions,
+  decodeUserClasses,
+  encodeSubOptions,
+  encodeUserClasses,
+  Options,
+} from './options.ts';
+export {
+  clientMac,
+  type DhcpPacket,
+  decode,
+  encode,
+  encodingLength,
+  isBroadcast,
+  messageType,
+} from './packet.ts';
 export { Pool, type PoolOptions } from './pool.ts';
 export { isPxeClient } from './proxy.ts';
 export type { BootParams } from './reply.ts';

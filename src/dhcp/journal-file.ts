@@ -40,7 +40,11 @@ export class FileJournal implements LeaseJournal {
       if (line.trim() === '') return;
       const lease = parseRow(line);
       if (lease) byIp.set(lease.ip, lease);
-      else this.logger.warn({ event: 'dhcp.journal_skip', file: this.file, line: i + 1 }, 'skipped a torn lease row');
+      else
+        this.logger.warn(
+          { event: 'dhcp.journal_skip', file: this.file, line: i + 1 },
+          'skipped a torn lease row',
+        );
     });
     const leases = [...byIp.values()];
     this.compact(leases);
@@ -70,7 +74,12 @@ export class FileJournal implements LeaseJournal {
 }
 
 function toRow(l: Lease): Row {
-  const row: Row = { ip: ipToString(l.ip), mac: l.mac, state: l.state, expires: new Date(l.expires).toISOString() };
+  const row: Row = {
+    ip: ipToString(l.ip),
+    mac: l.mac,
+    state: l.state,
+    expires: new Date(l.expires).toISOString(),
+  };
   if (l.hostname !== undefined) row.hostname = l.hostname;
   return row;
 }
@@ -84,7 +93,12 @@ function parseRow(line: string): Lease | null {
   }
   const ip = typeof row.ip === 'string' ? parseIPv4(row.ip) : null;
   const expires = typeof row.expires === 'string' ? Date.parse(row.expires) : Number.NaN;
-  if (ip === null || typeof row.mac !== 'string' || !STATES.includes(row.state as LeaseState) || Number.isNaN(expires)) {
+  if (
+    ip === null ||
+    typeof row.mac !== 'string' ||
+    !STATES.includes(row.state as LeaseState) ||
+    Number.isNaN(expires)
+  ) {
     return null;
   }
   const lease: Lease = { ip, mac: row.mac, state: row.state as LeaseState, expires };

@@ -2,7 +2,7 @@
  * DHCP options kept as raw bytes in arrival order, read through typed accessors grouped by
  * value shape (RFC 2132 section 2 defines the code/length/value format).
  */
-import { Reader, Writer, ascii, fromBytes, toBytes } from '../lib/bytes.ts';
+import { ascii, fromBytes, Reader, toBytes, Writer } from '../lib/bytes.ts';
 import { DecodeError } from '../lib/errors.ts';
 import { ipFromBytes, ipToBytes } from '../lib/net.ts';
 import { Opt } from './constants.ts';
@@ -100,7 +100,7 @@ export class Options {
   }
   setIps(code: number, vs: readonly number[]): this {
     const b = new Uint8Array(vs.length * 4);
-    vs.forEach((v, i) => b.set(ipToBytes(v), i * 4));
+    for (const [i, v] of vs.entries()) b.set(ipToBytes(v), i * 4);
     return this.set(code, b);
   }
   setString(code: number, s: string): this {

@@ -4,10 +4,10 @@
  * magic cookie and the options, padded to the 300-byte BOOTP minimum (RFC 1542 section 2.1)
  * that some PXE ROMs still require.
  */
-import { Reader, Writer, fromBytes, toBytes } from '../lib/bytes.ts';
+import { fromBytes, Reader, toBytes, Writer } from '../lib/bytes.ts';
 import { DecodeError } from '../lib/errors.ts';
-import { type Mac, ipToBytes, macFromBytes } from '../lib/net.ts';
-import { FLAG_BROADCAST, MAGIC_COOKIE, type MessageTypeName, Opt, messageTypeName } from './constants.ts';
+import { ipToBytes, type Mac, macFromBytes } from '../lib/net.ts';
+import { FLAG_BROADCAST, MAGIC_COOKIE, type MessageTypeName, messageTypeName, Opt } from './constants.ts';
 import { Options } from './options.ts';
 
 export interface DhcpPacket {
@@ -89,7 +89,10 @@ export function encode(p: DhcpPacket): Uint8Array {
   if (file.length > 127) throw new RangeError(`file is ${file.length} bytes; at most 127 fit`);
   const w = new Writer(encodingLength(p));
   w.u8(p.op).u8(p.htype).u8(p.hlen).u8(p.hops).u32(p.xid).u16(p.secs).u16(p.flags);
-  w.bytes(ipToBytes(p.ciaddr)).bytes(ipToBytes(p.yiaddr)).bytes(ipToBytes(p.siaddr)).bytes(ipToBytes(p.giaddr));
+  w.bytes(ipToBytes(p.ciaddr))
+    .bytes(ipToBytes(p.yiaddr))
+    .bytes(ipToBytes(p.siaddr))
+    .bytes(ipToBytes(p.giaddr));
   w.fixed(p.chaddr, 16).fixed(sname, 64).fixed(file, 128).u32(MAGIC_COOKIE);
   p.options.encodeTo(w);
   return w.buf; // zero-filled up to the minimum size (END then PAD is valid, RFC 2131 4.1)
@@ -106,4 +109,3 @@ export function messageType(p: DhcpPacket): MessageTypeName | undefined {
 }
 
 export const isBroadcast = (p: DhcpPacket): boolean => (p.flags & FLAG_BROADCAST) !== 0;
-

@@ -82,7 +82,12 @@ export class Pool {
     if (ip === null) return null;
     const current = this.byIp.get(ip);
     if (current?.mac === mac && current.state === 'bound' && this.active(current)) return ip; // keep binding
-    this.index({ ip, mac, state: 'offered', expires: this.o.now() + (this.o.offerHoldMs ?? DEFAULT_OFFER_HOLD_MS) });
+    this.index({
+      ip,
+      mac,
+      state: 'offered',
+      expires: this.o.now() + (this.o.offerHoldMs ?? DEFAULT_OFFER_HOLD_MS),
+    });
     return ip;
   }
 
@@ -115,7 +120,12 @@ export class Pool {
     const l = this.byIp.get(ip);
     if (!l || l.mac !== mac) return false;
     this.byMac.delete(mac);
-    this.put({ ip, mac: '', state: 'declined', expires: this.o.now() + (this.o.declineHoldMs ?? DEFAULT_DECLINE_HOLD_MS) });
+    this.put({
+      ip,
+      mac: '',
+      state: 'declined',
+      expires: this.o.now() + (this.o.declineHoldMs ?? DEFAULT_DECLINE_HOLD_MS),
+    });
     return true;
   }
 

@@ -7,7 +7,7 @@
 import { Opt, PxeOpt } from './constants.ts';
 import { decodeUserClasses, encodeSubOptions } from './options.ts';
 import type { DhcpPacket } from './packet.ts';
-import { applyBoot, newReply } from './reply.ts';
+import { applyBoot, firmwareOf, newReply } from './reply.ts';
 import type { Exchange, ModeHandler } from './server.ts';
 
 const PXE_CLIENT = 'PXEClient';
@@ -43,6 +43,6 @@ function answer(x: Exchange, type: 'OFFER' | 'ACK'): DhcpPacket | null {
   const guid = x.req.options.get(Opt.CLIENT_UUID);
   if (guid) reply.options.set(Opt.CLIENT_UUID, guid); // PXE 2.1: echo the client machine identifier
   applyBoot(reply, x.req, boot);
-  x.emit('dhcp.proxy_' + type.toLowerCase(), { bootFile: boot.file });
+  x.emit(`dhcp.proxy_${type.toLowerCase()}`, { bootFile: boot.file, ...firmwareOf(boot) });
   return reply;
 }

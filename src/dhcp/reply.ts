@@ -1,9 +1,18 @@
 /**
  * Building a reply to a client message and choosing where it goes (RFC 2131 section 4.1).
  */
-import type { Peer } from '../lib/udp.ts';
+
 import { ipToString } from '../lib/net.ts';
-import { CLIENT_PORT, FLAG_BROADCAST, MessageType, type MessageTypeName, Op, Opt, SERVER_PORT } from './constants.ts';
+import type { Peer } from '../lib/udp.ts';
+import {
+  CLIENT_PORT,
+  FLAG_BROADCAST,
+  MessageType,
+  type MessageTypeName,
+  Op,
+  Opt,
+  SERVER_PORT,
+} from './constants.ts';
 import { Options } from './options.ts';
 import type { DhcpPacket } from './packet.ts';
 
@@ -13,6 +22,8 @@ export interface BootParams {
   /** Next server (siaddr), the TFTP server for `file`. */
   siaddr?: number;
   options?: readonly (readonly [number, Uint8Array])[];
+  /** What the policy saw (e.g. "bios", "uefi-x64", "ipxe"); only copied into events. */
+  firmware?: string;
 }
 
 export function newReply(req: DhcpPacket, type: MessageTypeName, serverId: number): DhcpPacket {
@@ -67,4 +78,9 @@ export function destination(req: DhcpPacket, reply: DhcpPacket, from: Peer): Pee
   // Unicast to yiaddr before the client has its address needs an ARP entry we cannot add
   // from user space without raw sockets; RFC 2131 allows broadcasting instead.
   return { address: '255.255.255.255', port: CLIENT_PORT };
+}
+
+/** The policy's firmware label, for events. */
+export function firmwareOf(boot: BootParams | null): { firmware?: string } {
+  return boot?.firmware ? { firmware: boot.firmware } : {};
 }

@@ -5,11 +5,11 @@
  */
 import { DecodeError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
-import { type Mac, ipToString } from '../lib/net.ts';
+import { ipToString, type Mac } from '../lib/net.ts';
 import type { Peer, UdpSocket } from '../lib/udp.ts';
 import { authoritative } from './authoritative.ts';
-import { Op, Opt, PXE_PORT, type MessageTypeName } from './constants.ts';
-import { type DhcpPacket, clientMac, decode, encode, messageType } from './packet.ts';
+import { type MessageTypeName, Op, PXE_PORT } from './constants.ts';
+import { clientMac, type DhcpPacket, decode, encode, messageType } from './packet.ts';
 import type { Pool } from './pool.ts';
 import { proxy } from './proxy.ts';
 import { type BootParams, destination } from './reply.ts';
@@ -32,6 +32,7 @@ export interface DhcpEvent {
   xid: number;
   ip?: string;
   bootFile?: string;
+  firmware?: string;
   relay?: string;
   reason?: string;
 }
@@ -126,7 +127,9 @@ export class DhcpServer {
     x.emit(`dhcp.${type.toLowerCase()}`);
     const reply = this.handler(x);
     if (!reply) return null;
-    const to = viaPxePort ? { address: from.address, port: from.port || PXE_PORT } : destination(req, reply, from);
+    const to = viaPxePort
+      ? { address: from.address, port: from.port || PXE_PORT }
+      : destination(req, reply, from);
     socket.send(encode(reply), to.port, to.address);
     this.count(this.stats.sent, messageType(reply) ?? 'unknown');
     return reply;
@@ -139,7 +142,10 @@ export class DhcpServer {
 
   private drop(reason: string, from: Peer, detail?: string): null {
     this.count(this.stats.dropped, reason);
-    this.o.logger.debug({ event: 'dhcp.drop', reason, detail, from: `${from.address}:${from.port}` }, 'dropped DHCP packet');
+    this.o.logger.debug(
+      { event: 'dhcp.drop', reason, detail, from: `${from.address}:${from.port}` },
+      'dropped DHCP packet',
+    );
     return null;
   }
 

@@ -1,1 +1,1 @@
-export { type HttpOptions, buildHttp } from './routes.ts';
+export { buildHttp, type HttpOptions } from './routes.ts';

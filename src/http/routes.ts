@@ -28,7 +28,10 @@ export function buildHttp(o: HttpOptions): FastifyInstance {
     const result = o.provisioner.machineScript(facts);
     if (!result) {
       o.logger.debug({ event: 'http.bad_request', path: '/ipxe', peer: peer(req) }, 'no valid mac');
-      return reply.code(400).type(IPXE_TYPE).send('#!ipxe\necho metalseed: /ipxe needs ?mac=52:54:00:00:00:01\nexit 1\n');
+      return reply
+        .code(400)
+        .type(IPXE_TYPE)
+        .send('#!ipxe\necho metalseed: /ipxe needs ?mac=52:54:00:00:00:01\nexit 1\n');
     }
     o.provisioner.observe(peer(req), result.mac);
     o.logger.info(

@@ -14,7 +14,9 @@ export class Reader {
 
   need(n: number, what: string): void {
     if (n < 0 || this.offset + n > this.buf.length) {
-      throw new DecodeError(`truncated ${what}: need ${n} bytes at offset ${this.offset}, have ${this.remaining}`);
+      throw new DecodeError(
+        `truncated ${what}: need ${n} bytes at offset ${this.offset}, have ${this.remaining}`,
+      );
     }
   }
 

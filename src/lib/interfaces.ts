@@ -13,7 +13,11 @@ export function interfaceAddress(name: string, all = os.networkInterfaces()): In
   const addrs = all[name];
   if (!addrs) {
     const known = Object.keys(all).join(', ') || 'none';
-    throw new MetalseedError('INTERFACE', `interface "${name}" does not exist`, `set "interface" to one of: ${known}`);
+    throw new MetalseedError(
+      'INTERFACE',
+      `interface "${name}" does not exist`,
+      `set "interface" to one of: ${known}`,
+    );
   }
   const v4 = addrs.find((a) => a.family === 'IPv4');
   if (!v4) {

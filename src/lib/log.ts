@@ -27,7 +27,10 @@ export interface LogRecord {
 }
 
 /** A logger that keeps every record in memory, for tests that assert on events. */
-export function recordingLogger(records: LogRecord[] = [], bindings: object = {}): Logger & { records: LogRecord[] } {
+export function recordingLogger(
+  records: LogRecord[] = [],
+  bindings: object = {},
+): Logger & { records: LogRecord[] } {
   const at =
     (level: LogRecord['level']) =>
     (fields: object, msg: string): void => {

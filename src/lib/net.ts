@@ -3,7 +3,8 @@ import { MetalseedError } from './errors.ts';
 
 export type Mac = string; // canonical: lower-case, colon-separated, e.g. "52:54:00:00:00:01"
 
-const MAC_RE = /^([0-9a-f]{2})([:-]?)([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})$/i;
+const MAC_RE =
+  /^([0-9a-f]{2})([:-]?)([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})$/i;
 
 /** Parses "52:54:00:00:00:01", "52-54-00-00-00-01" or "525400000001"; null when invalid. */
 export function parseMac(s: string): Mac | null {

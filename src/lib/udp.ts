@@ -4,8 +4,8 @@
  * section 4) so tests can run them over loopback or fakes; only `main.ts` opens real ones.
  */
 import dgram from 'node:dgram';
-import { createRequire } from 'node:module';
 import { MetalseedError } from './errors.ts';
+import { native } from './native.ts';
 
 export interface Peer {
   address: string;
@@ -30,24 +30,6 @@ export interface UdpOptions {
 }
 
 export type UdpFactory = (opts: UdpOptions) => Promise<UdpSocket>;
-
-interface SockoptAddon {
-  bindToDevice(fd: number, ifname: string): void;
-}
-
-let addon: SockoptAddon | null | undefined;
-function loadAddon(): SockoptAddon | null {
-  if (addon !== undefined) return addon;
-  const require = createRequire(import.meta.url);
-  for (const p of ['../../build/Release/sockopt.node', '../../../build/Release/sockopt.node']) {
-    try {
-      addon = require(p) as SockoptAddon;
-      return addon;
-    } catch {}
-  }
-  addon = null;
-  return addon;
-}
 
 /** Node keeps the descriptor on an internal handle; there is no public accessor (Node 20). */
 function socketFd(sock: dgram.Socket): number {
@@ -76,24 +58,17 @@ export const openUdp: UdpFactory = (opts) =>
     sock.bind({ port: opts.port, address: opts.address ?? '0.0.0.0', exclusive: true }, () => {
       sock.off('error', fail);
       try {
-        if (opts.device) {
-          const a = loadAddon();
-          if (!a) {
-            throw new MetalseedError(
-              'INTERFACE',
-              'the native addon build/Release/sockopt.node is missing, so DHCP cannot bind to an interface',
-              'run `npm install` (it builds the addon with node-gyp)',
-            );
-          }
-          a.bindToDevice(socketFd(sock), opts.device);
-        }
+        if (opts.device) native().bindToDevice(socketFd(sock), opts.device);
         if (opts.broadcast) sock.setBroadcast(true);
       } catch (err) {
         sock.close();
         reject(
           err instanceof MetalseedError
             ? err
-            : new MetalseedError('INTERFACE', `cannot bind to interface ${opts.device}: ${(err as Error).message}`),
+            : new MetalseedError(
+                'INTERFACE',
+                `cannot bind to interface ${opts.device}: ${(err as Error).message}`,
+              ),
         );
         return;
       }
@@ -106,7 +81,8 @@ function wrap(sock: dgram.Socket): UdpSocket {
   return {
     port: sock.address().port,
     send: (buf, port, address) => sock.send(buf, port, address),
-    onMessage: (handler) => sock.on('message', (msg, r) => handler(msg, { address: r.address, port: r.port })),
+    onMessage: (handler) =>
+      sock.on('message', (msg, r) => handler(msg, { address: r.address, port: r.port })),
     close: () => {
       try {
         sock.close();

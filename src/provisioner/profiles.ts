@@ -2,7 +2,7 @@
  * Profiles: what a machine boots. A machine's profile is its own `profile`, else a profile
  * named after its role, else the built-in default (Flatcar PXE).
  */
-import { type Config, type ProfileConfig, defaults } from '../config/index.ts';
+import { type Config, defaults, type ProfileConfig } from '../config/index.ts';
 
 export const DEFAULT_PROFILE_NAME = 'default';
 

@@ -5,18 +5,18 @@
  */
 import {
   type BootTarget,
-  type FirmwareFacts,
   bootScript,
   chooseTarget,
   detectFirmware,
   dhcpBootParams,
+  type FirmwareFacts,
   kernelScript,
   waitScript,
 } from '../boot/index.ts';
 import type { Config } from '../config/index.ts';
 import type { BootParams, BootQuery } from '../dhcp/index.ts';
 import type { Logger } from '../lib/log.ts';
-import { type Mac, ipToString, parseMac } from '../lib/net.ts';
+import { ipToString, type Mac, parseMac } from '../lib/net.ts';
 import { ConfigMachines, type MachineView } from './machines.ts';
 import { resolveProfile } from './profiles.ts';
 import { render } from './template.ts';
@@ -28,6 +28,8 @@ export interface ProvisionerOptions {
   /** Whether a file exists under the TFTP root. */
   tftpExists: (file: string) => boolean;
   logger: Logger;
+  /** Called when iPXE starts DHCP on the provisioning link (main sends a Router Advertisement). */
+  onIpxeDhcp?: (mac: Mac) => void;
 }
 
 /** What iPXE reported in the `/ipxe` query (see boot/ipxe.ts IPXE_FACTS). */
@@ -60,6 +62,7 @@ export class Provisioner {
   readonly dhcpBoot = (q: BootQuery): BootParams | null => {
     const firmware = detectFirmware(q.packet);
     const machine = this.machines.get(q.mac);
+    if (firmware.ipxe && (q.type === 'DISCOVER' || q.type === 'REQUEST')) this.o.onIpxeDhcp?.(q.mac);
     const target = this.target(machine, firmware);
     if (target.kind === 'none' && (firmware.pxe || firmware.ipxe) && q.type === 'DISCOVER') {
       this.o.logger.info({ event: 'boot.no_target', mac: q.mac, reason: target.reason }, target.reason);
@@ -69,6 +72,7 @@ export class Provisioner {
       nextServer: this.o.advertise,
       ipxeNoProxyWait: this.o.config.dhcp.ipxeNoProxyWait && !q.proxy,
       ...(machine.hostname ? { hostname: machine.hostname } : {}),
+      ...(firmware.ipxe ? { firmware: 'ipxe' } : firmware.pxe ? { firmware: firmware.kind } : {}),
     });
     if (q.type !== 'RELEASE' && q.type !== 'DECLINE') {
       const ip = q.packet.ciaddr;
@@ -110,7 +114,12 @@ export class Provisioner {
     if (!mac) return null;
     const machine = this.machines.get(mac);
     if (machine.role === 'none') {
-      return { mac, machine, profile: '', script: waitScript(`${mac} is waiting for approval`, this.seedUrl) };
+      return {
+        mac,
+        machine,
+        profile: '',
+        script: waitScript(`${mac} is waiting for approval`, this.seedUrl),
+      };
     }
     const profile = resolveProfile(this.o.config, machine.role, machine.profile);
     const vars = {

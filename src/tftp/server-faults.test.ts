@@ -131,15 +131,15 @@ describe('tftp server under faults', () => {
       junk[1] = 7 + (i % 200); // no such opcode: malformed whichever socket it reaches
       c.send(junk, t.port);
       c.send(junk, d1.from.port);
+      // Paced: a burst of hundreds of datagrams overflows loopback socket buffers.
+      if (i % 25 === 0) await new Promise((r) => setTimeout(r, 1));
     }
     c.send({ op: 'DATA', block: 1, data: new Uint8Array(4) }, t.port);
     c.send({ op: 'DATA', block: 1, data: new Uint8Array(4) }, d1.from.port);
-    await waitFor(() => t.server.stats().dropped.malformed === 600);
+    await waitFor(() => t.server.stats().dropped.malformed === 600 && t.server.stats().dropped.unexpected_opcode === 2);
     c.send({ op: 'ACK', block: 1 }, d1.from.port);
     assert.equal(blockOf(await c.expect()), 2);
-    const s = t.server.stats();
-    assert.equal(s.dropped.unexpected_opcode, 2);
-    assert.equal(s.requests, 1);
+    assert.equal(t.server.stats().requests, 1);
     assert.ok(t.records.filter((x) => x['event'] === 'tftp.drop').every((x) => x.level === 'debug'));
   });
 

@@ -50,7 +50,12 @@ describe('DHCP on a multi-homed seed', { skip, timeout: 120_000 }, () => {
   test('the client on the provisioning link gets a lease, and nothing leaks to the uplink', async () => {
     const c = lab.clientsOn(0)[0]!;
     const uplinkWire = await capture(lab, 'br1');
-    const r = await udhcpc(lab, c, dir);
+    // posing as BIOS PXE, so the reply carries next-server and a boot file: both must name
+    // seed0's address (the default `advertise`), not the uplink's
+    const r = await udhcpc(lab, c, dir, {
+      vendorClass: 'PXEClient:Arch:00000:UNDI:002001',
+      extra: ['0x5d:0000'],
+    });
     await lab.stop(uplinkWire.pid);
     assert.equal(r.code, 0, `udhcpc failed:\n${r.result.stderr}`);
     assert.ok(r.lease, `no lease: ${r.events.join(',')}`);
@@ -59,6 +64,7 @@ describe('DHCP on a multi-homed seed', { skip, timeout: 120_000 }, () => {
     );
     assert.equal(r.lease.serverId, `${PROV}.1`);
     assert.equal(r.lease.siaddr, `${PROV}.1`);
+    assert.equal(r.lease.bootFile, 'undionly.kpxe');
     const leaked = uplinkWire
       .stdout()
       .split('\n')
@@ -68,7 +74,14 @@ describe('DHCP on a multi-homed seed', { skip, timeout: 120_000 }, () => {
 
   test('the client on the uplink gets no lease and no reply', async () => {
     const c = lab.clientsOn(1)[0]!;
+    const uplinkWire = await capture(lab, 'br1');
     const r = await udhcpc(lab, c, dir, { tries: 3 });
+    await lab.stop(uplinkWire.pid);
+    const wire = uplinkWire.stdout();
+    // the capture works (so the "nothing leaks" check above means something) ...
+    assert.match(wire, new RegExp(`${c.mac}.*0\\.0\\.0\\.0\\.68 > 255\\.255\\.255\\.255\\.67`));
+    // ... and nothing came back from port 67
+    assert.doesNotMatch(wire, /\.67 > /);
     assert.notEqual(r.code, 0, `udhcpc must give up, got ${JSON.stringify(r.lease)}`);
     assert.equal(r.lease, null);
     const replies = await probe(lab, c, { type: 'discover', listenMs: 1500 });

@@ -56,10 +56,11 @@ describe('DHCP boot file by firmware (authoritative)', { skip, timeout: 120_000 
       // next-server (siaddr) is where TFTP clients fetch the boot file from
       if (k.firmware !== 'ipxe') assert.equal(r.lease.siaddr, SEED_IP);
       const offer = await seed.waitFor({ event: 'dhcp.offer', mac: c.mac }, 5000);
-      assert.equal(offer.bootFile, k.bootFile);
-      assert.equal(offer.firmware, k.firmware);
+      assert.equal(offer.bootFile, k.bootFile, `offer event: ${JSON.stringify(offer)}`);
+      assert.equal(offer.firmware, k.firmware, `offer event lacks firmware: ${JSON.stringify(offer)}`);
       const ack = await seed.waitFor({ event: 'dhcp.ack', mac: c.mac }, 5000);
-      assert.equal(ack.bootFile, k.bootFile);
+      assert.equal(ack.bootFile, k.bootFile, `ack event: ${JSON.stringify(ack)}`);
+      assert.equal(ack.firmware, k.firmware, `ack event lacks firmware: ${JSON.stringify(ack)}`);
     });
   }
 });

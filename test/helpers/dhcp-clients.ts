@@ -1,7 +1,7 @@
 /**
  * Real DHCP clients run inside a lab's client namespaces: busybox udhcpc, ISC dhclient and the
- * raw probe (dhcp-probe.ts). Their hook scripts only print what the server handed out; they
- * never configure the interface, so a test can ask again with the namespace untouched.
+ * raw probe (dhcp-probe.ts). Their hook scripts print what the server handed out and, except
+ * for `udhcpcRelease`, never configure the interface, so a test can ask again unchanged.
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,11 +36,22 @@ printf '@udhcpc\\tevent=%s\\tip=%s\\tmask=%s\\tsiaddr=%s\\tboot_file=%s\\tserver
 exit 0
 `;
 
+/** Like UDHCPC_SCRIPT, but configures the address: a DHCPRELEASE is unicast from it. */
+const UDHCPC_CONFIGURE_SCRIPT = UDHCPC_SCRIPT.replace(
+  'exit 0\n',
+  `case "$1" in
+  bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/$mask" dev "$interface" ;;
+  deconfig) ip addr flush dev "$interface" ;;
+esac
+exit 0
+`,
+);
+
 /** Writes the udhcpc hook into `dir` once; returns its path. */
-export function udhcpcScript(dir: string): string {
-  const p = join(dir, 'udhcpc-print.sh');
+export function udhcpcScript(dir: string, configure = false): string {
+  const p = join(dir, configure ? 'udhcpc-configure.sh' : 'udhcpc-print.sh');
   if (!existsSync(p)) {
-    writeFileSync(p, UDHCPC_SCRIPT);
+    writeFileSync(p, configure ? UDHCPC_CONFIGURE_SCRIPT : UDHCPC_SCRIPT);
     chmodSync(p, 0o755);
   }
   return p;
@@ -76,8 +87,6 @@ export interface UdhcpcOptions {
   /** -t: discover packets before giving up (default 5), -T seconds between (default 1). */
   tries?: number;
   pause?: number;
-  /** -R: send DHCPRELEASE on exit. */
-  release?: boolean;
   timeoutMs?: number;
 }
 
@@ -104,11 +113,14 @@ export async function udhcpc(
   if (o.vendorClass) args.push('-V', o.vendorClass);
   for (const x of o.extra ?? []) args.push('-x', x);
   if (o.requestIp) args.push('-r', o.requestIp);
-  if (o.release) args.push('-R');
   const result = await lab.exec(c.ns, 'busybox', args, { timeoutMs: o.timeoutMs ?? 30_000 });
+  return { code: result.code, ...parseUdhcpc(result.stdout), result };
+}
+
+function parseUdhcpc(stdout: string): { lease: Lease | null; events: string[] } {
   const events: string[] = [];
   let lease: Lease | null = null;
-  for (const line of result.stdout.split('\n')) {
+  for (const line of stdout.split('\n')) {
     if (!line.startsWith('@udhcpc\t')) continue;
     const v = parseTabbed(line);
     events.push(v['event'] ?? '?');
@@ -124,7 +136,51 @@ export async function udhcpc(
       });
     }
   }
-  return { code: result.code, lease, events, result };
+  return { lease, events };
+}
+
+/**
+ * A lease that is then given back: udhcpc (-R, no -q) binds, configures the address (the
+ * DHCPRELEASE is unicast from it, RFC 2131 section 4.4.6) and releases when sent SIGTERM.
+ * (`-q -R` does not release: busybox quits before it counts as bound.)
+ */
+export async function udhcpcRelease(
+  lab: Lab,
+  c: Client,
+  scriptDir: string,
+  timeoutMs = 15_000,
+): Promise<ClientRun> {
+  const args = [
+    'udhcpc',
+    '-i',
+    c.ifname,
+    '-f',
+    '-n',
+    '-R',
+    '-t',
+    '5',
+    '-T',
+    '1',
+    '-s',
+    udhcpcScript(scriptDir, true),
+  ];
+  const t = lab.spawn(c.ns, 'busybox', args);
+  t.child.stdin?.end();
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end && !t.stdout().includes('event=bound') && t.child.exitCode === null) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await lab.stop(t.pid);
+  const code = await t.exited;
+  await Promise.race([t.closed, new Promise((r) => setTimeout(r, 500))]);
+  const result: ExecResult = {
+    code,
+    signal: t.child.signalCode,
+    stdout: t.stdout(),
+    stderr: t.stderr(),
+    timedOut: false,
+  };
+  return { code, ...parseUdhcpc(result.stdout), result };
 }
 
 /**

@@ -160,6 +160,16 @@ function installExitHook(): void {
   process.once('exit', () => {
     for (const l of liveLabs) l.cleanupSync();
   });
+  // An interrupted run (Ctrl-C, the runner's timeout) never reaches 'exit' by default.
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(sig, () => {
+      for (const l of liveLabs) l.cleanupSync();
+      process.exit(code);
+    });
+  }
 }
 
 /**

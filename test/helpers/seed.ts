@@ -29,7 +29,10 @@ export interface LogEvent {
 export interface StartOptions {
   /** How long to wait for `seed.ready`; default SEED_READY_MS. */
   readyMs?: number;
-  /** Script run as `node ENTRY serve --config FILE`; default bin/metalseed.js (tests of this harness). */
+  /**
+   * Script run as `node ENTRY serve --config FILE`; default $MST_SEED_ENTRY, else
+   * bin/metalseed.js. Lets the harness itself be checked against a stand-in (dnsmasq).
+   */
   entry?: string;
 }
 

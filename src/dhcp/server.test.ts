@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FakeUdp } from '../../test/helpers/fake-udp.ts';
+import { type ClientMsg, IPXE_USER_CLASS, clientPacket } from '../../test/helpers/dhcp-packets.ts';
+import { loadCapture, prng } from '../../test/helpers/captures.ts';
+import { silentLogger } from '../lib/log.ts';
+import { mustIPv4 as ip, ipToString } from '../lib/net.ts';
+import { FLAG_BROADCAST, Opt } from './constants.ts';
+import { memoryJournal } from './lease.ts';
+import { decode, encode, messageType } from './packet.ts';
+import { Pool } from './pool.ts';
+import { type BootHook, type DhcpMode, DhcpServer } from './server.ts';
+
+const SEED = ip('10.1.0.1');
+const MAC = '52:54:00:aa:00:01';
+const bootHook: BootHook = (q) =>
+  q.packet.options.has(Opt.USER_CLASS) ? { file: 'http://seed/boot.ipxe' } : { file: 'undionly.kpxe', siaddr: SEED };
+
+function setup(mode: DhcpMode = 'authoritative') {
+  const socket = new FakeUdp(67);
+  const pxeSocket = new FakeUdp(4011);
+  const pool = new Pool({
+    start: ip('10.1.0.100'),
+    end: ip('10.1.0.199'),
+    reservations: new Map([['52:54:00:aa:00:ff', ip('10.1.0.50')]]),
+    journal: memoryJournal(),
+    now: Date.now,
+  });
+  const server = new DhcpServer({
+    mode,
+    serverId: SEED,
+    socket,
+    pxeSocket,
+    pool,
+    subnetMask: ip('255.255.255.0'),
+    router: SEED,
+    dns: [SEED],
+    leaseSeconds: 600,
+    boot: bootHook,
+    logger: silentLogger,
+  });
+  const ask = (m: ClientMsg, via = socket, from = { address: '0.0.0.0', port: 68 }) => {
+    via.deliver(encode(clientPacket(m)), from);
+    const out = via.take();
+    return out.length === 0 ? null : { ...out[0]!, p: decode(out[0]!.bytes) };
+  };
+  return { server, socket, pxeSocket, pool, ask };
+}
+
+describe('DHCP server, authoritative', () => {
+  it('DISCOVER → OFFER → REQUEST (SELECTING) → ACK with lease, T1/T2 and network options', () => {
+    const { ask } = setup();
+    const offer = ask({ mac: MAC, type: 'DISCOVER', flags: FLAG_BROADCAST })!;
+    assert.equal(messageType(offer.p), 'OFFER');
+    assert.equal(ipToString(offer.p.yiaddr), '10.1.0.100');
+    assert.deepEqual(offer.to, { address: '255.255.255.255', port: 68 });
+    const ack = ask({ mac: MAC, type: 'REQUEST', serverId: SEED, requested: offer.p.yiaddr })!;
+    assert.equal(messageType(ack.p), 'ACK');
+    assert.equal(ack.p.yiaddr, offer.p.yiaddr);
+    assert.equal(ack.p.options.u32(Opt.LEASE_TIME), 600);
+    assert.equal(ack.p.options.u32(Opt.RENEWAL_TIME), 300);
+    assert.equal(ack.p.options.u32(Opt.REBINDING_TIME), 525);
+    assert.equal(ack.p.options.ip(Opt.SUBNET_MASK), ip('255.255.255.0'));
+    assert.deepEqual(ack.p.options.ips(Opt.ROUTER), [SEED]);
+    assert.equal(ack.p.options.ip(Opt.SERVER_ID), SEED);
+    assert.equal(ack.p.file, 'undionly.kpxe');
+    assert.equal(ack.p.siaddr, SEED);
+  });
+
+  it('a REQUEST that selects another server withdraws our offer and gets no reply', () => {
+    const { ask, pool } = setup();
+    const offer = ask({ mac: MAC, type: 'DISCOVER' })!;
+    assert.equal(ask({ mac: MAC, type: 'REQUEST', serverId: ip('10.1.0.2'), requested: offer.p.yiaddr }), null);
+    assert.equal(pool.availableTo('52:54:00:aa:00:02', offer.p.yiaddr), true);
+  });
+
+  it('INIT-REBOOT: ACK for the client\'s address, NAK for another network or another client\'s address', () => {
+    const { ask } = setup();
+    const mine = ask({ mac: MAC, type: 'DISCOVER' })!.p.yiaddr;
+    ask({ mac: MAC, type: 'REQUEST', serverId: SEED, requested: mine });
+    assert.equal(messageType(ask({ mac: MAC, type: 'REQUEST', requested: mine })!.p), 'ACK');
+    const wrongNet = ask({ mac: MAC, type: 'REQUEST', requested: ip('192.168.9.9') })!;
+    assert.equal(messageType(wrongNet.p), 'NAK');
+    assert.deepEqual(wrongNet.to, { address: '255.255.255.255', port: 68 });
+    assert.equal(messageType(ask({ mac: '52:54:00:aa:00:02', type: 'REQUEST', requested: mine })!.p), 'NAK');
+  });
+
+  it('RENEWING is answered by unicast to ciaddr; a renewal of someone else\'s address is NAKed', () => {
+    const { ask } = setup();
+    const mine = ask({ mac: MAC, type: 'DISCOVER' })!.p.yiaddr;
+    ask({ mac: MAC, type: 'REQUEST', serverId: SEED, requested: mine });
+    const renew = ask({ mac: MAC, type: 'REQUEST', ciaddr: mine }, undefined, { address: ipToString(mine), port: 68 })!;
+    assert.equal(messageType(renew.p), 'ACK');
+    assert.deepEqual(renew.to, { address: ipToString(mine), port: 68 });
+    assert.equal(renew.p.ciaddr, mine);
+    assert.equal(messageType(ask({ mac: '52:54:00:aa:00:02', type: 'REQUEST', ciaddr: mine })!.p), 'NAK');
+  });
+
+  it('answers a relayed request through the relay (giaddr:67) and ignores foreign relay subnets', () => {
+    const { ask } = setup();
+    const relayed = ask({ mac: MAC, type: 'DISCOVER', giaddr: ip('10.1.0.254') })!;
+    assert.deepEqual(relayed.to, { address: '10.1.0.254', port: 67 });
+    assert.equal(relayed.p.giaddr, ip('10.1.0.254'));
+    assert.equal(ask({ mac: MAC, type: 'DISCOVER', giaddr: ip('172.16.0.1') }), null);
+  });
+
+  it('fixed addresses go to their machine', () => {
+    const { ask } = setup();
+    assert.equal(ipToString(ask({ mac: '52:54:00:aa:00:ff', type: 'DISCOVER' })!.p.yiaddr), '10.1.0.50');
+  });
+
+  it('DECLINE quarantines the address; RELEASE frees it; INFORM gets options without a lease', () => {
+    const { ask, pool } = setup();
+    const a = ask({ mac: MAC, type: 'DISCOVER' })!.p.yiaddr;
+    ask({ mac: MAC, type: 'REQUEST', serverId: SEED, requested: a });
+    assert.equal(ask({ mac: MAC, type: 'DECLINE', requested: a, serverId: SEED }), null);
+    assert.equal(pool.availableTo('52:54:00:aa:00:02', a), false);
+    const b = ask({ mac: MAC, type: 'DISCOVER' })!.p.yiaddr;
+    assert.notEqual(b, a);
+    ask({ mac: MAC, type: 'REQUEST', serverId: SEED, requested: b });
+    assert.equal(ask({ mac: MAC, type: 'RELEASE', ciaddr: b, serverId: SEED }), null);
+    assert.equal(pool.lease(MAC)?.state, 'released');
+    const inform = ask({ mac: MAC, type: 'INFORM', ciaddr: b }, undefined, { address: ipToString(b), port: 68 })!;
+    assert.equal(messageType(inform.p), 'ACK');
+    assert.equal(inform.p.yiaddr, 0);
+    assert.equal(inform.p.options.has(Opt.LEASE_TIME), false);
+    assert.deepEqual(inform.to, { address: ipToString(b), port: 68 });
+  });
+
+  it('24 concurrent DISCOVERs get 24 distinct addresses', () => {
+    const { ask } = setup();
+    const got = new Set<number>();
+    for (let i = 0; i < 24; i++) got.add(ask({ mac: `52:54:00:bb:00:${i.toString(16).padStart(2, '0')}`, type: 'DISCOVER' })!.p.yiaddr);
+    assert.equal(got.size, 24);
+  });
+
+  it('thousands of malformed packets are dropped and counted; the server keeps serving', () => {
+    const { server, socket, ask } = setup();
+    const rnd = prng(7);
+    const real = loadCapture('ipxe-bios')[0]!.bytes;
+    for (let i = 0; i < 3000; i++) {
+      const b = i % 3 === 0 ? Uint8Array.from({ length: rnd() % 600 }, () => rnd() & 0xff) : Uint8Array.from(real);
+      // mutate anything but chaddr (28..43): a valid DISCOVER from a new MAC is not malformed
+      if (i % 3 !== 0) for (let k = 0; k < 6; k++) b[(44 + (rnd() % (b.length - 44))) % b.length] = rnd() & 0xff;
+      if (i % 3 === 1) b[rnd() % 28] = rnd() & 0xff;
+      socket.deliver(b, { address: '10.1.0.77', port: 68 });
+    }
+    socket.take();
+    const dropped = Object.values(server.stats.dropped).reduce((a, b) => a + b, 0);
+    assert.ok(dropped > 1000, `dropped ${JSON.stringify(server.stats.dropped)}`);
+    assert.ok(server.stats.dropped.malformed! > 0);
+    assert.equal(messageType(ask({ mac: MAC, type: 'DISCOVER' })!.p), 'OFFER');
+  });
+});
+
+describe('DHCP server, proxy mode', () => {
+  it('ignores plain clients and offers no address to PXE clients, with PXE options', () => {
+    const { ask } = setup('proxy');
+    assert.equal(ask({ mac: MAC, type: 'DISCOVER' }), null);
+    const offer = ask({ mac: MAC, type: 'DISCOVER', vendorClass: 'PXEClient:Arch:00000:UNDI:002001', arch: 0 })!;
+    assert.equal(messageType(offer.p), 'OFFER');
+    assert.equal(offer.p.yiaddr, 0);
+    assert.equal(offer.p.file, 'undionly.kpxe');
+    assert.equal(offer.p.options.string(Opt.VENDOR_CLASS), 'PXEClient');
+    assert.deepEqual([...offer.p.options.get(Opt.VENDOR_SPECIFIC)!], [6, 1, 8]);
+    assert.equal(offer.p.options.has(Opt.LEASE_TIME), false);
+  });
+
+  it('answers REQUESTs on port 4011 back to the sender, and not REQUESTs on 67', () => {
+    const { ask, pxeSocket } = setup('proxy');
+    const m = { mac: MAC, type: 'REQUEST' as const, userClass: IPXE_USER_CLASS, ciaddr: ip('10.9.0.5') };
+    assert.equal(ask(m), null);
+    const ack = ask(m, pxeSocket, { address: '10.9.0.5', port: 4011 })!;
+    assert.equal(messageType(ack.p), 'ACK');
+    assert.deepEqual(ack.to, { address: '10.9.0.5', port: 4011 });
+    assert.equal(ack.p.file, 'http://seed/boot.ipxe');
+  });
+});

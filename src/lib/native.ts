@@ -1,0 +1,34 @@
+/**
+ * The native addon (native/sockopt.c, built by `npm install` through node-gyp): socket options
+ * Node's dgram lacks. Loaded lazily; callers get an actionable error when it was not built.
+ */
+import { createRequire } from 'node:module';
+import { MetalseedError } from './errors.ts';
+
+export interface Native {
+  bindToDevice(fd: number, ifname: string): void;
+  sendIcmp6Multicast(ifname: string, group: string, payload: Uint8Array): void;
+}
+
+let cached: Native | null | undefined;
+
+export function native(): Native {
+  if (cached === undefined) {
+    const require = createRequire(import.meta.url);
+    cached = null;
+    for (const p of ['../../build/Release/sockopt.node', '../../../build/Release/sockopt.node']) {
+      try {
+        cached = require(p) as Native;
+        break;
+      } catch {}
+    }
+  }
+  if (!cached) {
+    throw new MetalseedError(
+      'INTERFACE',
+      'the native addon build/Release/sockopt.node is missing (needed to bind DHCP to an interface)',
+      'run `npm install` in the metalseed directory (it builds the addon with node-gyp)',
+    );
+  }
+  return cached;
+}
