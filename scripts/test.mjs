@@ -24,7 +24,15 @@ if (files.length === 0) {
 }
 const r = spawnSync(
   process.execPath,
-  ['--enable-source-maps', '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+  [
+    '--enable-source-maps',
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=1',
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);

@@ -56,14 +56,38 @@ describe('config', () => {
   });
 
   const cases: [string, string, number, string, RegExp][] = [
-    ['unknown key, with a suggestion', 'dhcp:\n  mode: proxy\n  rnage: x\n', 3, 'dhcp.rnage', /did you mean "range"/],
+    [
+      'unknown key, with a suggestion',
+      'dhcp:\n  mode: proxy\n  rnage: x\n',
+      3,
+      'dhcp.rnage',
+      /did you mean "range"/,
+    ],
     ['bad range', 'dhcp:\n  range: 10.0.0.9-10.0.0.1\n', 2, 'dhcp.range', /first address is after the last/],
     ['bad mode', 'dhcp: { mode: relay }\n', 1, 'dhcp.mode', /authoritative \| proxy \| off/],
     ['bad duration', 'dhcp:\n  leaseTime: soon\n', 2, 'dhcp.leaseTime', /duration like 90s/],
     ['bad port', 'http:\n  port: 70000\n', 2, 'http.port', /integer from 1 to 65535/],
-    ['bad mac in a list', 'machines:\n  - mac: "52:54:00:00:00:01"\n  - mac: nope\n', 3, 'machines[1].mac', /MAC address/],
-    ['duplicate mac', 'machines:\n  - mac: "52:54:00:00:00:01"\n  - mac: "52-54-00-00-00-01"\n', 3, 'machines[1].mac', /also machines\[0\]/],
-    ['bad hostname', 'machines:\n  - { mac: "52:54:00:00:00:01", hostname: "cp_01" }\n', 2, 'machines[0].hostname', /RFC 1123/],
+    [
+      'bad mac in a list',
+      'machines:\n  - mac: "52:54:00:00:00:01"\n  - mac: nope\n',
+      3,
+      'machines[1].mac',
+      /MAC address/,
+    ],
+    [
+      'duplicate mac',
+      'machines:\n  - mac: "52:54:00:00:00:01"\n  - mac: "52-54-00-00-00-01"\n',
+      3,
+      'machines[1].mac',
+      /also machines\[0\]/,
+    ],
+    [
+      'bad hostname',
+      'machines:\n  - { mac: "52:54:00:00:00:01", hostname: "cp_01" }\n',
+      2,
+      'machines[0].hostname',
+      /RFC 1123/,
+    ],
     ['bad advertise', 'advertise: 300.1.1.1\n', 1, 'advertise', /IPv4 address/],
     ['wrong shape', 'tftp: yes\n', 1, 'tftp', /expected a mapping/],
   ];
@@ -82,7 +106,15 @@ describe('config', () => {
   });
 
   it('accepts profiles with initrd as a string and args as a string', () => {
-    const c = parseConfigText('profiles:\n  worker:\n    kernel: http://x/k\n    initrd: http://x/i\n    args: a=1 b=2\n', 's');
-    assert.deepEqual(c.profiles.worker, { kernel: 'http://x/k', initrds: ['http://x/i'], args: ['a=1', 'b=2'], efiBinary: 'ipxe' });
+    const c = parseConfigText(
+      'profiles:\n  worker:\n    kernel: http://x/k\n    initrd: http://x/i\n    args: a=1 b=2\n',
+      's',
+    );
+    assert.deepEqual(c.profiles.worker, {
+      kernel: 'http://x/k',
+      initrds: ['http://x/i'],
+      args: ['a=1', 'b=2'],
+      efiBinary: 'ipxe',
+    });
   });
 });

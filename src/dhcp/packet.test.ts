@@ -5,8 +5,8 @@ import { DecodeError } from '../lib/errors.ts';
 import { macToBytes } from '../lib/net.ts';
 import { ClientArch } from './archtypes.ts';
 import { MessageType, Op, Opt } from './constants.ts';
-import { Options, decodeUserClasses } from './options.ts';
-import { type DhcpPacket, clientMac, decode, encode, encodingLength, messageType } from './packet.ts';
+import { decodeUserClasses, Options } from './options.ts';
+import { clientMac, type DhcpPacket, decode, encode, encodingLength, messageType } from './packet.ts';
 
 /** encode → decode gives the same packet, and encodingLength is the encoded size. */
 function roundTrip(p: DhcpPacket): void {
@@ -16,7 +16,11 @@ function roundTrip(p: DhcpPacket): void {
   assert.deepEqual(normalize(back), normalize(p));
 }
 
-const normalize = (p: DhcpPacket) => ({ ...p, chaddr: [...p.chaddr], options: p.options.entries().map(([c, v]) => [c, [...v]]) });
+const normalize = (p: DhcpPacket) => ({
+  ...p,
+  chaddr: [...p.chaddr],
+  options: p.options.entries().map(([c, v]) => [c, [...v]]),
+});
 
 function packet(over: Partial<DhcpPacket> = {}): DhcpPacket {
   const chaddr = new Uint8Array(16);
@@ -74,7 +78,9 @@ describe('DHCP packet codec', () => {
   });
 
   it('reads options overloaded into the file and sname fields (RFC 2132 9.3)', () => {
-    const bytes = encode(packet({ options: new Options().setU8(Opt.MESSAGE_TYPE, 1).setU8(Opt.OVERLOAD, 3) }));
+    const bytes = encode(
+      packet({ options: new Options().setU8(Opt.MESSAGE_TYPE, 1).setU8(Opt.OVERLOAD, 3) }),
+    );
     const fileAt = 108; // op..sname is 44 + 64 bytes
     bytes.set([Opt.HOSTNAME, 2, 0x68, 0x69, Opt.END], fileAt);
     bytes.set([Opt.DOMAIN_NAME, 1, 0x78, Opt.END], 44);

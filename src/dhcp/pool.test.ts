@@ -13,7 +13,12 @@ const mac = (n: number) => `52:54:00:00:00:${n.toString(16).padStart(2, '0')}`;
 
 function pool(over: Partial<ConstructorParameters<typeof Pool>[0]> = {}) {
   let t = 1_000_000;
-  const clock = { now: () => t, advance: (ms: number) => void (t += ms) };
+  const clock = {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
   const p = new Pool({
     start: ip('10.0.0.10'),
     end: ip('10.0.0.13'),
@@ -62,7 +67,7 @@ describe('address pool', () => {
     assert.notEqual(p.offer(mac(2), ip('10.0.0.13')), ip('10.0.0.13'));
   });
 
-  it('a released address stays its owner\'s first choice', () => {
+  it("a released address stays its owner's first choice", () => {
     const { p } = pool();
     const a = p.offer(mac(1))!;
     p.bind(mac(1), a, 60);
@@ -95,7 +100,10 @@ describe('lease journal file', () => {
     });
     fs.appendFileSync(file, '{"ip":"10.0.0.19","mac":'); // a torn write from a crash
     const p2 = new Pool({ ...opts, journal: new FileJournal(file, silentLogger) });
-    assert.deepEqual([1, 2, 3].map((n) => p2.offer(mac(n))), got);
+    assert.deepEqual(
+      [1, 2, 3].map((n) => p2.offer(mac(n))),
+      got,
+    );
     const other = p2.offer(mac(9))!;
     assert.ok(!got.includes(other));
     fs.rmSync(dir, { recursive: true });

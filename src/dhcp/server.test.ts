@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeUdp } from '../../test/helpers/fake-udp.ts';
-import { type ClientMsg, IPXE_USER_CLASS, clientPacket } from '../../test/helpers/dhcp-packets.ts';
 import { loadCapture, prng } from '../../test/helpers/captures.ts';
+import { type ClientMsg, clientPacket, IPXE_USER_CLASS } from '../../test/helpers/dhcp-packets.ts';
+import { FakeUdp } from '../../test/helpers/fake-udp.ts';
 import { silentLogger } from '../lib/log.ts';
 import { mustIPv4 as ip, ipToString } from '../lib/net.ts';
 import { FLAG_BROADCAST, Opt } from './constants.ts';
@@ -14,7 +14,9 @@ import { type BootHook, type DhcpMode, DhcpServer } from './server.ts';
 const SEED = ip('10.1.0.1');
 const MAC = '52:54:00:aa:00:01';
 const bootHook: BootHook = (q) =>
-  q.packet.options.has(Opt.USER_CLASS) ? { file: 'http://seed/boot.ipxe' } : { file: 'undionly.kpxe', siaddr: SEED };
+  q.packet.options.has(Opt.USER_CLASS)
+    ? { file: 'http://seed/boot.ipxe' }
+    : { file: 'undionly.kpxe', siaddr: SEED };
 
 function setup(mode: DhcpMode = 'authoritative') {
   const socket = new FakeUdp(67);
@@ -70,11 +72,14 @@ describe('DHCP server, authoritative', () => {
   it('a REQUEST that selects another server withdraws our offer and gets no reply', () => {
     const { ask, pool } = setup();
     const offer = ask({ mac: MAC, type: 'DISCOVER' })!;
-    assert.equal(ask({ mac: MAC, type: 'REQUEST', serverId: ip('10.1.0.2'), requested: offer.p.yiaddr }), null);
+    assert.equal(
+      ask({ mac: MAC, type: 'REQUEST', serverId: ip('10.1.0.2'), requested: offer.p.yiaddr }),
+      null,
+    );
     assert.equal(pool.availableTo('52:54:00:aa:00:02', offer.p.yiaddr), true);
   });
 
-  it('INIT-REBOOT: ACK for the client\'s address, NAK for another network or another client\'s address', () => {
+  it("INIT-REBOOT: ACK for the client's address, NAK for another network or another client's address", () => {
     const { ask } = setup();
     const mine = ask({ mac: MAC, type: 'DISCOVER' })!.p.yiaddr;
     ask({ mac: MAC, type: 'REQUEST', serverId: SEED, requested: mine });
@@ -85,11 +90,14 @@ describe('DHCP server, authoritative', () => {
     assert.equal(messageType(ask({ mac: '52:54:00:aa:00:02', type: 'REQUEST', requested: mine })!.p), 'NAK');
   });
 
-  it('RENEWING is answered by unicast to ciaddr; a renewal of someone else\'s address is NAKed', () => {
+  it("RENEWING is answered by unicast to ciaddr; a renewal of someone else's address is NAKed", () => {
     const { ask } = setup();
     const mine = ask({ mac: MAC, type: 'DISCOVER' })!.p.yiaddr;
     ask({ mac: MAC, type: 'REQUEST', serverId: SEED, requested: mine });
-    const renew = ask({ mac: MAC, type: 'REQUEST', ciaddr: mine }, undefined, { address: ipToString(mine), port: 68 })!;
+    const renew = ask({ mac: MAC, type: 'REQUEST', ciaddr: mine }, undefined, {
+      address: ipToString(mine),
+      port: 68,
+    })!;
     assert.equal(messageType(renew.p), 'ACK');
     assert.deepEqual(renew.to, { address: ipToString(mine), port: 68 });
     assert.equal(renew.p.ciaddr, mine);
@@ -120,7 +128,10 @@ describe('DHCP server, authoritative', () => {
     ask({ mac: MAC, type: 'REQUEST', serverId: SEED, requested: b });
     assert.equal(ask({ mac: MAC, type: 'RELEASE', ciaddr: b, serverId: SEED }), null);
     assert.equal(pool.lease(MAC)?.state, 'released');
-    const inform = ask({ mac: MAC, type: 'INFORM', ciaddr: b }, undefined, { address: ipToString(b), port: 68 })!;
+    const inform = ask({ mac: MAC, type: 'INFORM', ciaddr: b }, undefined, {
+      address: ipToString(b),
+      port: 68,
+    })!;
     assert.equal(messageType(inform.p), 'ACK');
     assert.equal(inform.p.yiaddr, 0);
     assert.equal(inform.p.options.has(Opt.LEASE_TIME), false);
@@ -130,7 +141,8 @@ describe('DHCP server, authoritative', () => {
   it('24 concurrent DISCOVERs get 24 distinct addresses', () => {
     const { ask } = setup();
     const got = new Set<number>();
-    for (let i = 0; i < 24; i++) got.add(ask({ mac: `52:54:00:bb:00:${i.toString(16).padStart(2, '0')}`, type: 'DISCOVER' })!.p.yiaddr);
+    for (let i = 0; i < 24; i++)
+      got.add(ask({ mac: `52:54:00:bb:00:${i.toString(16).padStart(2, '0')}`, type: 'DISCOVER' })!.p.yiaddr);
     assert.equal(got.size, 24);
   });
 
@@ -139,9 +151,11 @@ describe('DHCP server, authoritative', () => {
     const rnd = prng(7);
     const real = loadCapture('ipxe-bios')[0]!.bytes;
     for (let i = 0; i < 3000; i++) {
-      const b = i % 3 === 0 ? Uint8Array.from({ length: rnd() % 600 }, () => rnd() & 0xff) : Uint8Array.from(real);
+      const b =
+        i % 3 === 0 ? Uint8Array.from({ length: rnd() % 600 }, () => rnd() & 0xff) : Uint8Array.from(real);
       // mutate anything but chaddr (28..43): a valid DISCOVER from a new MAC is not malformed
-      if (i % 3 !== 0) for (let k = 0; k < 6; k++) b[(44 + (rnd() % (b.length - 44))) % b.length] = rnd() & 0xff;
+      if (i % 3 !== 0)
+        for (let k = 0; k < 6; k++) b[(44 + (rnd() % (b.length - 44))) % b.length] = rnd() & 0xff;
       if (i % 3 === 1) b[rnd() % 28] = rnd() & 0xff;
       socket.deliver(b, { address: '10.1.0.77', port: 68 });
     }
@@ -157,7 +171,12 @@ describe('DHCP server, proxy mode', () => {
   it('ignores plain clients and offers no address to PXE clients, with PXE options', () => {
     const { ask } = setup('proxy');
     assert.equal(ask({ mac: MAC, type: 'DISCOVER' }), null);
-    const offer = ask({ mac: MAC, type: 'DISCOVER', vendorClass: 'PXEClient:Arch:00000:UNDI:002001', arch: 0 })!;
+    const offer = ask({
+      mac: MAC,
+      type: 'DISCOVER',
+      vendorClass: 'PXEClient:Arch:00000:UNDI:002001',
+      arch: 0,
+    })!;
     assert.equal(messageType(offer.p), 'OFFER');
     assert.equal(offer.p.yiaddr, 0);
     assert.equal(offer.p.file, 'undionly.kpxe');

@@ -70,9 +70,23 @@ describe('rootFileSource', () => {
 
   it('refuses traversal, symlink escapes and directories', async () => {
     const src = rootFileSource(root);
-    for (const name of ['../secret', 'sub/../../secret', 'escape-link', 'abs-link', 'dir-escape/secret', 'sub']) {
+    for (const name of [
+      '../secret',
+      'sub/../../secret',
+      'escape-link',
+      'abs-link',
+      'dir-escape/secret',
+      'sub',
+    ]) {
       await assert.rejects(src.open(name), isDenied, name);
     }
+  });
+
+  it('follows an escaping symlink only when the operator trusts that name (Debian ipxe.efi)', async () => {
+    const src = rootFileSource(root, { trustedLinks: ['escape-link'] });
+    assert.equal(await readAll(src, '/escape-link'), 'secret');
+    await assert.rejects(src.open('abs-link'), isDenied, 'other escaping links stay refused');
+    await assert.rejects(src.open('dir-escape/secret'), isDenied, 'trust is per name, not per directory');
   });
 
   it('reads ranges, short at the end of the file', async () => {

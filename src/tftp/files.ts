@@ -33,6 +33,12 @@ export const DEFAULT_CACHE_TOTAL_BYTES = 64 * 1024 * 1024;
 export interface RootFileSourceOptions {
   cacheFileBytes?: number;
   cacheTotalBytes?: number;
+  /**
+   * Names (relative to the root) the operator vouches for: these may be symlinks that leave the
+   * root. Distributions ship boot files that way (Debian: /usr/lib/ipxe/ipxe.efi →
+   * /boot/ipxe.efi). Every other symlink that leaves the root is refused.
+   */
+  trustedLinks?: Iterable<string>;
 }
 
 const denied = (name: string, why: string): MetalseedError =>
@@ -105,10 +111,11 @@ export function rootFileSource(root: string, opts: RootFileSourceOptions = {}): 
   const maxFile = opts.cacheFileBytes ?? DEFAULT_CACHE_FILE_BYTES;
   const maxTotal = opts.cacheTotalBytes ?? DEFAULT_CACHE_TOTAL_BYTES;
   const cache = new Map<string, CacheEntry>(); // by real path; Map order = LRU order
+  const trusted = new Set([...(opts.trustedLinks ?? [])].map(normaliseName));
   let cached = 0;
-  let realRoot: Promise<string> | undefined;
 
   const remember = (path: string, entry: CacheEntry): void => {
+    if (entry.data.length > maxTotal) return;
     const old = cache.get(path);
     if (old) cached -= old.data.length;
     cache.delete(path);
@@ -140,15 +147,18 @@ export function rootFileSource(root: string, opts: RootFileSourceOptions = {}): 
   return {
     async open(name) {
       const rel = normaliseName(name);
-      realRoot ??= realpath(root);
-      const base = await realRoot;
+      let base: string;
       let path: string;
       try {
+        // The root is resolved on every open (one cheap syscall), so it may be a symlink
+        // that is repointed while the server runs.
+        base = await realpath(root);
         path = await realpath(join(base, rel));
       } catch (err) {
         return classify(err, name);
       }
-      if (path !== base && !path.startsWith(base.endsWith(sep) ? base : base + sep)) {
+      const inside = path === base || path.startsWith(base.endsWith(sep) ? base : base + sep);
+      if (!inside && !trusted.has(rel)) {
         throw denied(name, 'resolves outside the root');
       }
       const fh = await openNoFollow(path, name);

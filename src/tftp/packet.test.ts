@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DecodeError } from '../lib/errors.ts';
-import { MAX_OPTIONS, type Packet, decode, encode, encodingLength, errorName } from './packet.ts';
+import { decode, encode, encodingLength, errorName, MAX_OPTIONS, type Packet } from './packet.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const bytes = (...parts: (number[] | string)[]): Uint8Array =>
@@ -57,10 +57,13 @@ describe('tftp packet codec', () => {
     assert.equal(p.op, 'RRQ');
     if (p.op !== 'RRQ') return;
     assert.equal(p.mode, 'octet');
-    assert.deepEqual([...p.options], [
-      ['blksize', '1024'],
-      ['tsize', '0'],
-    ]);
+    assert.deepEqual(
+      [...p.options],
+      [
+        ['blksize', '1024'],
+        ['tsize', '0'],
+      ],
+    );
   });
 
   it('keeps the first of duplicate options and tolerates NUL padding', () => {
@@ -77,7 +80,11 @@ describe('tftp packet codec', () => {
   });
 
   it('accepts an ERROR without its final NUL and ACK with trailing bytes', () => {
-    assert.deepEqual(decode(bytes([0, 5, 0, 0], 'User aborted')), { op: 'ERROR', code: 0, message: 'User aborted' });
+    assert.deepEqual(decode(bytes([0, 5, 0, 0], 'User aborted')), {
+      op: 'ERROR',
+      code: 0,
+      message: 'User aborted',
+    });
     assert.deepEqual(decode(hex('0004 0002 ffff')), { op: 'ACK', block: 2 });
   });
 
@@ -124,7 +131,10 @@ describe('tftp packet codec, hostile input', () => {
     const many = Array.from({ length: MAX_OPTIONS + 1 }, (_, i) => `o${i}\0v\0`).join('');
     rejects(bytes([0, 1], 'f\0octet\0', many), 'too many options');
     const max = Array.from({ length: MAX_OPTIONS }, (_, i) => `o${i}\0v\0`).join('');
-    assert.equal((decode(bytes([0, 1], 'f\0octet\0', max)) as { options: Map<string, string> }).options.size, MAX_OPTIONS);
+    assert.equal(
+      (decode(bytes([0, 1], 'f\0octet\0', max)) as { options: Map<string, string> }).options.size,
+      MAX_OPTIONS,
+    );
     const huge = Array.from({ length: 4000 }, () => 'x\0y\0').join('');
     rejects(bytes([0, 6], huge), 'OACK with thousands of options');
   });
@@ -147,7 +157,10 @@ describe('tftp packet codec, hostile input', () => {
       try {
         decode(buf);
       } catch (err) {
-        assert.ok(err instanceof DecodeError, `${(err as Error).name} on ${Buffer.from(buf).toString('hex')}`);
+        assert.ok(
+          err instanceof DecodeError,
+          `${(err as Error).name} on ${Buffer.from(buf).toString('hex')}`,
+        );
       }
     }
   });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
 import type { FileSource } from './files.ts';
 import { type Packet, TftpErrorCode } from './packet.ts';
-import { type Received, type TestServer, TestPeer, startTestServer, tftpGet, waitFor } from './testing.ts';
+import { type Received, startTestServer, TestPeer, type TestServer, tftpGet, waitFor } from './testing.ts';
 
 const FILE = randomBytes(20_000);
 const FILES = { 'ipxe.efi': FILE };
@@ -62,7 +62,11 @@ describe('tftp server under faults', () => {
     const d1 = await c.expect();
     stranger.send({ op: 'ACK', block: 1 }, d1.from.port);
     const e = await stranger.expect();
-    assert.deepEqual(e.packet, { op: 'ERROR', code: TftpErrorCode.UNKNOWN_TID, message: 'Unknown transfer ID' });
+    assert.deepEqual(e.packet, {
+      op: 'ERROR',
+      code: TftpErrorCode.UNKNOWN_TID,
+      message: 'Unknown transfer ID',
+    });
     stranger.send({ op: 'ERROR', code: 0, message: 'go away' }, d1.from.port);
     assert.equal(await stranger.next(200), null, 'an ERROR is never answered');
     assert.equal(await c.next(50), null, 'the real client saw nothing');
@@ -85,11 +89,45 @@ describe('tftp server under faults', () => {
       t.events.map((e) => e.outcome),
       ['aborted', 'done'],
     );
+    assert.equal(t.events[0]?.reason, 'aborted_after_oack (client sent OPTION_REFUSED: User aborted)');
     const s = t.server.stats();
     assert.deepEqual(s.transfers, { ok: 1, failed: 0, aborted_after_oack: 1 });
     const loud = t.records.filter((x) => x.level !== 'debug' && x['event'] !== 'tftp.done');
     assert.deepEqual(loud, [], 'nothing above debug but the done event');
     assert.ok(t.records.some((x) => x['event'] === 'tftp.aborted_after_oack' && x.level === 'debug'));
+  });
+
+  it('drops a retransmitted RRQ while the first transfer waits for its client', async () => {
+    t = await startTestServer(FILES, { timeoutMs: 300 });
+    const c = await peer();
+    c.send(rrq({ blksize: '1468' }), t.port);
+    const oack = await c.expect();
+    c.send(rrq({ blksize: '1468' }), t.port);
+    const again = await c.expect();
+    assert.equal(again.packet.op, 'OACK', 'the first transfer retransmits its OACK');
+    assert.equal(again.from.port, oack.from.port, 'from the same TID, no second transfer');
+    assert.equal(t.server.stats().dropped.duplicate_request, 1);
+    c.send({ op: 'ACK', block: 0 }, oack.from.port);
+    assert.equal(blockOf(await c.expect()), 1);
+    c.send(rrq({ blksize: '1468' }), t.port); // after an answer, the same RRQ is a restart
+    const restart = await c.expect();
+    assert.equal(restart.packet.op, 'OACK');
+    assert.notEqual(restart.from.port, oack.from.port);
+  });
+
+  it('serves an identical RRQ handled just before its ERROR to the first transfer', async () => {
+    t = await startTestServer(FILES, { timeoutMs: 5000 });
+    const c = await peer();
+    c.send(rrq({ tsize: '0' }), t.port);
+    const oack = await c.expect();
+    // Worst order, same tick: the new RRQ is handled before the ERROR to the first TID.
+    const me = { address: '127.0.0.1', port: c.socket.port };
+    t.inject.listener(rrq({ tsize: '0' }), me);
+    t.inject.transfer(oack.from.port, { op: 'ERROR', code: 0, message: 'User aborted' }, me);
+    const second = await c.expect(1000);
+    assert.equal(second.packet.op, 'OACK');
+    assert.notEqual(second.from.port, oack.from.port);
+    assert.equal(t.server.stats().dropped.duplicate_request, 0);
   });
 
   it('counts a client error during the data phase as a failure', async () => {
@@ -109,7 +147,7 @@ describe('tftp server under faults', () => {
     const c = await peer();
     c.send(rrq(), t.port);
     const at: number[] = [];
-    for (let r = await c.next(1000); r; r = await c.next(1000)) {
+    for (let r = await c.next(500); r; r = await c.next(500)) {
       assert.equal(blockOf(r), 1);
       at.push(performance.now());
     }
@@ -136,7 +174,9 @@ describe('tftp server under faults', () => {
     }
     c.send({ op: 'DATA', block: 1, data: new Uint8Array(4) }, t.port);
     c.send({ op: 'DATA', block: 1, data: new Uint8Array(4) }, d1.from.port);
-    await waitFor(() => t.server.stats().dropped.malformed === 600 && t.server.stats().dropped.unexpected_opcode === 2);
+    await waitFor(
+      () => t.server.stats().dropped.malformed === 600 && t.server.stats().dropped.unexpected_opcode === 2,
+    );
     c.send({ op: 'ACK', block: 1 }, d1.from.port);
     assert.equal(blockOf(await c.expect()), 2);
     assert.equal(t.server.stats().requests, 1);
@@ -167,9 +207,16 @@ describe('tftp server under faults', () => {
     assert.deepEqual((await c.expect()).packet, { op: 'ERROR', code: 0, message: 'read error' });
     c.send({ ...rrq(), filename: 'broken' } as Packet, t.port);
     assert.deepEqual((await c.expect()).packet, { op: 'ERROR', code: 0, message: 'Cannot read file' });
-    await waitFor(() => t.events.length === 1);
-    assert.equal(t.events[0]?.outcome, 'error');
+    await waitFor(() => t.events.length === 2);
+    assert.deepEqual(
+      t.events.map((e) => [e.outcome, e.reason?.split(':')[0]]),
+      [
+        ['error', 'read failed'],
+        ['error', 'read_error'],
+      ],
+    );
     assert.equal(t.server.stats().refused.read_error, 1);
+    assert.equal(t.server.stats().transfers.failed, 1);
   });
 
   it('aborts running transfers on close and stops listening', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
 import { TftpErrorCode } from './packet.ts';
-import { type TestServer, TestPeer, startTestServer, tftpGet, waitFor } from './testing.ts';
+import { startTestServer, TestPeer, type TestServer, tftpGet, waitFor } from './testing.ts';
 
 const FILES = {
   'empty.bin': Buffer.alloc(0),
@@ -41,9 +41,15 @@ describe('tftp server downloads', () => {
 
   it('negotiates blksize, tsize and windowsize and sends windows', async () => {
     t = await startTestServer(FILES);
-    const r = await tftpGet(t.port, '/ipxe.efi', { options: { tsize: '0', blksize: '9000', windowsize: '100' } });
+    const r = await tftpGet(t.port, '/ipxe.efi', {
+      options: { tsize: '0', blksize: '9000', windowsize: '100' },
+    });
     assert.deepEqual(r.data, FILES['ipxe.efi']);
-    assert.deepEqual(Object.fromEntries(r.oack ?? []), { tsize: '200000', blksize: '1468', windowsize: '64' });
+    assert.deepEqual(Object.fromEntries(r.oack ?? []), {
+      tsize: '200000',
+      blksize: '1468',
+      windowsize: '64',
+    });
     assert.equal(r.duplicates, 0);
     await waitFor(() => t.events.length === 1);
     assert.equal(t.events[0]?.windowsize, 64);
@@ -115,7 +121,13 @@ describe('tftp server downloads', () => {
     }
     const s = t.server.stats();
     assert.equal(s.requests, 4);
-    assert.deepEqual(s.refused, { write_request: 1, bad_mode: 1, not_found: 1, access_denied: 1, read_error: 0 });
+    assert.deepEqual(s.refused, {
+      write_request: 1,
+      bad_mode: 1,
+      not_found: 1,
+      access_denied: 1,
+      read_error: 0,
+    });
     assert.equal(s.transfers.failed, 0);
   });
 

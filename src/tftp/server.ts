@@ -10,8 +10,9 @@ import { DecodeError, MetalseedError } from '../lib/errors.ts';
 import { type Logger, silentLogger } from '../lib/log.ts';
 import type { Peer, UdpFactory, UdpOptions, UdpSocket } from '../lib/udp.ts';
 import type { FileSource, OpenFile } from './files.ts';
-import { DEFAULT_NEGOTIATION_LIMITS, type NegotiationLimits, negotiate } from './options.ts';
+import { DEFAULT_BLKSIZE, DEFAULT_NEGOTIATION_LIMITS, type NegotiationLimits, negotiate } from './options.ts';
 import { decode, encode, type Packet, type RequestPacket, TftpErrorCode } from './packet.ts';
+import { type Attempt, AttemptTable } from './retransmits.ts';
 import {
   DROP_REASONS,
   type DropReason,
@@ -37,11 +38,11 @@ export const DEFAULT_TFTP_LIMITS: TftpLimits = {
   ...DEFAULT_NEGOTIATION_LIMITS,
   /** A boot storm of a few hundred machines, each fetching one file at a time. */
   maxTransfers: 512,
-  /** 1 s is what tftp-hpa and most PXE ROMs use; LAN round trips are far below it. */
+  /** tftp-hpa's server default (`-T 1000000` µs); LAN round trips are far below it. */
   timeoutMs: 1000,
-  /** 1+2+4+8+16 s: five doublings from 1 s reach 16 s. */
+  /** 1, 2, 4, 8, 16 s: doubling stops here. */
   maxTimeoutMs: 16_000,
-  /** About 30 s of silence from 1 s: longer than any firmware waits before it restarts. */
+  /** 1+2+4+8+16+16 = 47 s of silence: that client has given up or rebooted. */
   maxRetries: 5,
 };
 
@@ -55,7 +56,15 @@ export interface TftpServerOptions {
   files: FileSource;
   logger?: Logger;
   limits?: Partial<TftpLimits>;
+  /**
+   * Called once for every request that was answered: when its transfer ends, or with outcome
+   * 'error' and the refusal reason (`not_found`, `access_denied`...) when it was refused.
+   * Requests dropped unanswered (malformed, busy) produce no event.
+   */
   onTransfer?: (ev: TransferEvent) => void;
+  /** Extra log fields for a peer (the caller maps addresses to machines, e.g. `{ mac }`). */
+  describePeer?: (peer: Peer) => object;
+  /** Milliseconds clock for event durations; `performance.now` by default. */
   now?: () => number;
 }
 
@@ -66,7 +75,6 @@ export interface TftpServer {
 }
 
 const MODES = new Set(['octet', 'netascii']);
-const peerName = (p: Peer): string => `${p.address}:${p.port}`;
 
 export function createTftpServer(opts: TftpServerOptions): TftpServer {
   const log = opts.logger ?? silentLogger;
@@ -74,25 +82,67 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   const now = opts.now ?? (() => performance.now());
   const stats = emptyStats();
   const transfers = new Set<Transfer>();
+  const attempts = new AttemptTable();
   let closed = false;
 
   const drop = (reason: DropReason, from: Peer, detail?: string): void => {
     stats.dropped[reason]++;
-    log.debug({ event: 'tftp.drop', reason, peer: peerName(from), detail }, DROP_REASONS[reason]);
+    log.debug(
+      { event: 'tftp.drop', reason, peer: from.address, port: from.port, detail },
+      DROP_REASONS[reason],
+    );
+  };
+
+  const emit = (ev: TransferEvent): void => {
+    try {
+      opts.onTransfer?.(ev);
+    } catch (err) {
+      log.error({ event: 'tftp.callback_failed', err: (err as Error).message }, 'onTransfer threw');
+    }
   };
 
   // Errors for refused requests go out from the listener rather than a new TID: the clients in
   // test/e2e/tftp.test.ts (tftp-hpa, atftp, curl) take the first reply's port, whichever it is.
   const refuse = (reason: RefusalReason, to: Peer, code: number, message: string, file: string): void => {
     stats.refused[reason]++;
-    log.info({ event: 'tftp.refused', reason, file, peer: peerName(to), message }, 'TFTP request refused');
-    opts.socket.send(encode({ op: 'ERROR', code, message }), to.port, to.address);
+    log.info(
+      {
+        event: 'tftp.refused',
+        ...opts.describePeer?.(to),
+        reason,
+        file,
+        peer: to.address,
+        port: to.port,
+        message,
+      },
+      'TFTP request refused',
+    );
+    if (!closed) opts.socket.send(encode({ op: 'ERROR', code, message }), to.port, to.address);
+    emit({
+      peer: to,
+      file,
+      bytes: 0,
+      ms: 0,
+      blksize: DEFAULT_BLKSIZE,
+      windowsize: 1,
+      outcome: 'error',
+      reason,
+    });
   };
 
   const onEnd = (ev: TransferEvent, afterOack: boolean): void => {
     stats.active--;
     stats.bytes += ev.bytes;
-    const fields = { file: ev.file, bytes: ev.bytes, ms: ev.ms, peer: ev.peer.address, port: ev.peer.port };
+    const fields = {
+      ...opts.describePeer?.(ev.peer),
+      file: ev.file,
+      bytes: ev.bytes,
+      ms: Math.round(ev.ms),
+      blksize: ev.blksize,
+      windowsize: ev.windowsize,
+      peer: ev.peer.address,
+      port: ev.peer.port,
+    };
     if (ev.outcome === 'done') {
       stats.transfers.ok++;
       log.info({ event: 'tftp.done', ...fields }, 'TFTP transfer done');
@@ -107,11 +157,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
         'TFTP transfer failed',
       );
     }
-    try {
-      opts.onTransfer?.(ev);
-    } catch (err) {
-      log.error({ event: 'tftp.callback_failed', err: (err as Error).message }, 'onTransfer threw');
-    }
+    emit(ev);
   };
 
   const openFile = async (file: string, from: Peer): Promise<OpenFile | null> => {
@@ -130,7 +176,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
     }
   };
 
-  const serve = async (req: RequestPacket, from: Peer): Promise<void> => {
+  const serve = async (req: RequestPacket, from: Peer, attempt: Attempt): Promise<void> => {
     const source = await openFile(req.filename, from);
     if (!source) return;
     let socket: UdpSocket;
@@ -166,28 +212,49 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       onEnd: (ev, afterOack) => {
         ended = true;
         if (transfer) transfers.delete(transfer);
+        attempts.end(from, attempt);
         onEnd(ev, afterOack);
       },
     });
-    if (!ended) transfers.add(transfer);
+    if (ended) return;
+    transfers.add(transfer);
+    attempt.transfer = transfer;
   };
 
   let pending = 0; // requests between RRQ and transfer start, so the limit holds during opens
+  const start = (req: RequestPacket, from: Peer): void => {
+    if (stats.active + pending >= limits.maxTransfers) {
+      drop('busy', from, req.filename);
+      return;
+    }
+    pending++;
+    const attempt = attempts.begin(from, req);
+    serve(req, from, attempt)
+      .catch((err: unknown) =>
+        log.error({ event: 'tftp.internal', err: (err as Error).message }, 'request failed'),
+      )
+      .finally(() => {
+        pending--;
+        if (!attempt.transfer) attempts.end(from, attempt); // refused, or the server closed
+      });
+  };
+
   const onRequest = (req: RequestPacket, from: Peer): void => {
     stats.requests++;
     if (req.op === 'WRQ') {
       refuse('write_request', from, TftpErrorCode.ACCESS_VIOLATION, 'read-only server', req.filename);
     } else if (!MODES.has(req.mode)) {
       refuse('bad_mode', from, TftpErrorCode.ILLEGAL_OPERATION, `unsupported mode ${req.mode}`, req.filename);
-    } else if (stats.active + pending >= limits.maxTransfers) {
-      drop('busy', from, req.filename);
+    } else if (attempts.repeated(from, req)) {
+      // Decided after this poll phase: an ERROR the client sent to the first transfer just
+      // before asking again may still be waiting on that transfer's socket.
+      setImmediate(() => {
+        if (closed) return;
+        if (attempts.repeated(from, req)) drop('duplicate_request', from, req.filename);
+        else start(req, from);
+      });
     } else {
-      pending++;
-      serve(req, from)
-        .catch((err: unknown) =>
-          log.error({ event: 'tftp.internal', err: (err as Error).message }, 'request failed'),
-        )
-        .finally(() => pending--);
+      start(req, from);
     }
   };
 

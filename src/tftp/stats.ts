@@ -10,6 +10,7 @@ export const DROP_REASONS = {
   unknown_tid: 'from a host/port that is not the peer of this transfer (RFC 1350 section 4)',
   stale_ack: 'duplicate or old ACK (RFC 1123 section 4.2.3.1)',
   busy: 'request while at the transfer limit; the client will retransmit it',
+  duplicate_request: 'retransmitted RRQ of a transfer already under way',
 } as const;
 export type DropReason = keyof typeof DROP_REASONS;
 

@@ -8,7 +8,7 @@ import { type LogRecord, recordingLogger } from '../lib/log.ts';
 import { openUdp, type Peer, type UdpSocket } from '../lib/udp.ts';
 import { type FileSource, memoryFileSource } from './files.ts';
 import { decode, encode, type Packet, type TftpOptions } from './packet.ts';
-import { type TftpLimits, type TftpServer, createTftpServer } from './server.ts';
+import { createTftpServer, type TftpLimits, type TftpServer } from './server.ts';
 import type { TransferEvent } from './transfer.ts';
 
 export interface Received {
@@ -165,11 +165,31 @@ export async function tftpGet(port: number, file: string, opts: GetOptions = {})
   return res;
 }
 
+type Handler = (msg: Uint8Array, from: Peer) => void;
+
+/** A real socket whose message handler the test can also call directly, to fix ordering. */
+function tapped(sock: UdpSocket, handlers: Handler[]): UdpSocket {
+  return {
+    port: sock.port,
+    send: (buf, port, address) => sock.send(buf, port, address),
+    onMessage: (h) => {
+      handlers.push(h);
+      sock.onMessage(h);
+    },
+    close: () => sock.close(),
+  };
+}
+
 export interface TestServer {
   server: TftpServer;
   port: number;
   records: LogRecord[];
   events: TransferEvent[];
+  /** Delivers a datagram synchronously, as if it came from the network. */
+  inject: {
+    listener: (p: Packet, from: Peer) => void;
+    transfer: (port: number, p: Packet, from: Peer) => void;
+  };
   close(): void;
 }
 
@@ -178,19 +198,42 @@ export async function startTestServer(
   files: FileSource | Record<string, Uint8Array>,
   limits: Partial<TftpLimits> = {},
 ): Promise<TestServer> {
-  const socket = await openUdp({ port: 0, address: '127.0.0.1' });
+  const listenerHandlers: Handler[] = [];
+  const transferHandlers = new Map<number, Handler[]>();
+  const socket = tapped(await openUdp({ port: 0, address: '127.0.0.1' }), listenerHandlers);
   const records: LogRecord[] = [];
   const events: TransferEvent[] = [];
   const server = createTftpServer({
     socket,
-    openTransferSocket: openUdp,
+    openTransferSocket: async (o) => {
+      const s = await openUdp(o);
+      const hs: Handler[] = [];
+      transferHandlers.set(s.port, hs);
+      return tapped(s, hs);
+    },
     transferSocket: { address: '127.0.0.1' },
-    files: typeof files.open === 'function' ? (files as FileSource) : memoryFileSource(files as Record<string, Uint8Array>),
+    files:
+      typeof files.open === 'function'
+        ? (files as FileSource)
+        : memoryFileSource(files as Record<string, Uint8Array>),
     logger: recordingLogger(records),
     limits,
     onTransfer: (ev) => events.push(ev),
   });
-  return { server, port: socket.port, records, events, close: () => server.close() };
+  const deliver = (hs: Handler[] | undefined, p: Packet, from: Peer): void => {
+    for (const h of hs ?? []) h(encode(p), from);
+  };
+  return {
+    server,
+    port: socket.port,
+    records,
+    events,
+    inject: {
+      listener: (p, from) => deliver(listenerHandlers, p, from),
+      transfer: (port, p, from) => deliver(transferHandlers.get(port), p, from),
+    },
+    close: () => server.close(),
+  };
 }
 
 /** Polls until `cond` holds; transfer events land just after the client's last ACK. */

@@ -53,6 +53,8 @@ export interface TransferContext {
 }
 
 export interface Transfer {
+  /** Whether a valid packet (ACK or ERROR) has come from the client's TID yet. */
+  readonly heard: boolean;
   /** Ends the transfer (server shutdown), telling the client why. */
   abort(reason: string): void;
 }
@@ -72,6 +74,7 @@ export function startTransfer(ctx: TransferContext): Transfer {
   let phase: 'oack' | 'data' | 'ended' = ctx.oack ? 'oack' : 'data';
   let retries = 0;
   let timer: NodeJS.Timeout | undefined;
+  let heard = false;
   let generation = 0; // bumps on every burst, so a burst whose read finished late is discarded
 
   const end = (outcome: TransferOutcome, reason?: string): void => {
@@ -199,9 +202,14 @@ export function startTransfer(ctx: TransferContext): Transfer {
       ctx.drop('malformed', from, err.message);
       return;
     }
+    if (p.op === 'ACK' || p.op === 'ERROR') heard = true;
     if (p.op === 'ACK') onAck(p.block);
-    else if (p.op === 'ERROR') end('aborted', `client sent ${errorName(p.code)}: ${p.message}`);
-    else ctx.drop('unexpected_opcode', from, `${p.op} on a read transfer`);
+    else if (p.op === 'ERROR') {
+      // The UEFI pattern (lab findings): ERROR right after the OACK, then a new RRQ without
+      // tsize. The reason says so, for `onTransfer` consumers that only see the event.
+      const what = `client sent ${errorName(p.code)}: ${p.message}`;
+      end('aborted', phase === 'oack' ? `aborted_after_oack (${what})` : what);
+    } else ctx.drop('unexpected_opcode', from, `${p.op} on a read transfer`);
   };
 
   socket.onMessage((msg, from) => {
@@ -219,6 +227,9 @@ export function startTransfer(ctx: TransferContext): Transfer {
   }
 
   return {
+    get heard() {
+      return heard;
+    },
     abort(reason) {
       if (phase === 'ended') return;
       try {

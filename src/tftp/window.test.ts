@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SendWindow, blockCount, wireBlock } from './window.ts';
+import { blockCount, SendWindow, wireBlock } from './window.ts';
 
 /** Sends the current burst and returns its wire block numbers. */
 function sendBurst(w: SendWindow): number[] {
