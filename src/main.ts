@@ -1,22 +1,24 @@
 /**
  * The composition root: the only module that opens sockets, reads paths and the clock. It
- * builds the config, the provisioner and the servers, and tears them down on a signal.
+ * builds the config, the store, the provisioner and the servers, and tears them down on a
+ * signal.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import type { Config } from './config/index.ts';
-import { DhcpServer, FileJournal, Pool } from './dhcp/index.ts';
 import { buildHttp } from './http/index.ts';
+import { openSqliteStore } from './inventory/index.ts';
 import { MetalseedError } from './lib/errors.ts';
 import { interfaceAddress } from './lib/interfaces.ts';
 import type { Logger } from './lib/log.ts';
 import { native } from './lib/native.ts';
 import { ipToString, prefixToMask } from './lib/net.ts';
-import { openUdp, type UdpSocket } from './lib/udp.ts';
 import { RaAdvertiser } from './ndp/index.ts';
 import { Provisioner } from './provisioner/index.ts';
+import { seedCatalog } from './seed-catalog.ts';
+import { type NetworkFacts, startDhcp } from './serve-dhcp.ts';
 import { startTftp } from './serve-tftp.ts';
 
 export interface Seed {
@@ -26,28 +28,17 @@ export interface Seed {
 
 export function createLogger(config: Config): Logger {
   if (config.log.format === 'pretty') {
-    return pino({
-      level: config.log.level,
-      transport: { target: 'pino-pretty', options: { destination: 1 } },
-    });
+    return pino({ level: config.log.level, transport: { target: 'pino-pretty', options: { destination: 1 } } });
   }
   return pino({ level: config.log.level, base: null, timestamp: pino.stdTimeFunctions.isoTime });
 }
 
 /** Network facts the config leaves to the host: advertise address, netmask, default range. */
-function resolveNetwork(config: Config): {
-  advertise: number;
-  netmask: number;
-  range: { start: number; end: number } | null;
-} {
+function resolveNetwork(config: Config): NetworkFacts {
   const iface = config.interface ? interfaceAddress(config.interface) : null;
   const advertise = config.advertise ?? iface?.address ?? null;
   if (advertise === null) {
-    throw new MetalseedError(
-      'CONFIG_INVALID',
-      'no "interface" and no "advertise" address',
-      'set "interface" (e.g. enp0s8)',
-    );
+    throw new MetalseedError('CONFIG_INVALID', 'no "interface" and no "advertise" address', 'set "interface" (e.g. enp0s8)');
   }
   const netmask = config.dhcp.netmask ?? iface?.netmask ?? prefixToMask(24);
   let range = config.dhcp.range;
@@ -67,13 +58,7 @@ function startRa(config: Config, logger: Logger): RaAdvertiser | null {
   if (!on || !config.interface) return null;
   const mac = os.networkInterfaces()[config.interface]?.find((a) => a.mac !== '00:00:00:00:00:00')?.mac;
   const send = native().sendIcmp6Multicast;
-  return new RaAdvertiser({
-    ifname: config.interface,
-    send,
-    logger,
-    now: Date.now,
-    ...(mac ? { sourceMac: mac } : {}),
-  });
+  return new RaAdvertiser({ ifname: config.interface, send, logger, now: Date.now, ...(mac ? { sourceMac: mac } : {}) });
 }
 
 export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
@@ -85,73 +70,22 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
     fs.mkdirSync(config.dataDir, { recursive: true });
     const net = resolveNetwork(config);
     const tftpRoot = path.resolve(config.tftp.root);
+    const store = openSqliteStore(config.dataDir);
+    closers.push(() => store.close());
+    await seedCatalog(store, config);
     const ra = startRa(config, logger);
     if (ra) closers.push(() => ra.close());
-    const provisioner = new Provisioner({
+    const provisioner = await Provisioner.create({
       config,
       advertise: net.advertise,
+      store,
       tftpExists: (f) => fs.existsSync(path.join(tftpRoot, f)),
       logger,
       ...(ra ? { onIpxeDhcp: () => ra.poke() } : {}),
     });
+    closers.push(() => provisioner.flush());
 
-    if (config.dhcp.mode !== 'off') {
-      if (!config.interface) {
-        throw new MetalseedError(
-          'CONFIG_INVALID',
-          `dhcp.mode ${config.dhcp.mode} needs "interface"`,
-          'set "interface" or dhcp.mode: off',
-        );
-      }
-      const dev = config.interface;
-      const socket = await openUdp({ port: 67, device: dev, broadcast: true, reuseAddr: true });
-      closers.push(() => socket.close());
-      let pxeSocket: UdpSocket | undefined;
-      if (config.dhcp.mode === 'proxy') {
-        pxeSocket = await openUdp({ port: 4011, device: dev, broadcast: true, reuseAddr: true });
-        closers.push(() => pxeSocket!.close());
-      }
-      let pool: Pool | undefined;
-      if (config.dhcp.mode === 'authoritative') {
-        if (!net.range)
-          throw new MetalseedError(
-            'CONFIG_INVALID',
-            'dhcp.range is required',
-            'e.g. range: 192.168.0.100-192.168.0.199',
-          );
-        const journal = new FileJournal(path.join(config.dataDir, 'leases.jsonl'), logger);
-        closers.push(() => journal.close());
-        const excluded = new Set([
-          net.advertise,
-          ...(config.dhcp.router !== null ? [config.dhcp.router] : []),
-        ]);
-        pool = new Pool({
-          ...net.range,
-          reservations: provisioner.reservations(),
-          excluded,
-          journal,
-          now: Date.now,
-        });
-      }
-      new DhcpServer({
-        mode: config.dhcp.mode,
-        serverId: net.advertise,
-        socket,
-        ...(pxeSocket ? { pxeSocket } : {}),
-        ...(pool ? { pool } : {}),
-        subnetMask: net.netmask,
-        ...(config.dhcp.router !== null ? { router: config.dhcp.router } : {}),
-        dns: config.dhcp.dns,
-        ...(config.dhcp.domain ? { domain: config.dhcp.domain } : {}),
-        leaseSeconds: config.dhcp.leaseTime,
-        boot: provisioner.dhcpBoot,
-        logger,
-        onEvent: (e) => {
-          if (e.ip && e.event === 'dhcp.ack') provisioner.observe(e.ip, e.mac);
-        },
-      });
-    }
-
+    if (config.dhcp.mode !== 'off') closers.push((await startDhcp(config, net, provisioner, logger)).close);
     if (config.tftp.enabled) closers.push(await startTftp(config, tftpRoot, provisioner, logger));
 
     const http = buildHttp({ provisioner, logger });

@@ -22,6 +22,12 @@ export async function startTftp(
     files: rootFileSource(root, { trustedLinks: Object.values(config.tftp.binaries) }),
     logger,
     limits: { maxBlksize: config.tftp.blksizeMax, maxWindowsize: config.tftp.windowsizeMax },
+    onTransfer: (ev) => {
+      const type = ev.outcome === 'done' ? 'tftp.done' : `tftp.${ev.outcome}`;
+      if (ev.reason?.startsWith('aborted_after_oack')) return; // UEFI's tsize probe, not a boot step
+      const data = { file: ev.file, bytes: ev.bytes, blksize: ev.blksize, windowsize: ev.windowsize, ...(ev.reason ? { reason: ev.reason } : {}) };
+      provisioner.stepByAddress(ev.peer.address, type, data, ev.ms);
+    },
     describePeer: (peer) => {
       const mac = provisioner.macOf(peer.address);
       return mac ? { mac } : {};

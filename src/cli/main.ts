@@ -5,7 +5,11 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import { exitCode, MetalseedError } from '../lib/errors.ts';
+import { previewCommand, profilesCommand, rulesCommand } from './catalog.ts';
 import { checkCommand } from './check.ts';
+import { ApiError } from './client.ts';
+import { eventsCommand } from './events.ts';
+import { machinesCommand } from './machines.ts';
 import { serveCommand } from './serve.ts';
 
 const program = new Command()
@@ -16,6 +20,12 @@ const program = new Command()
 
 program.addCommand(serveCommand());
 program.addCommand(checkCommand());
+// operator commands: they talk to a running seed's API (--server), never to its data directly
+program.addCommand(machinesCommand());
+program.addCommand(rulesCommand());
+program.addCommand(profilesCommand());
+program.addCommand(previewCommand());
+program.addCommand(eventsCommand());
 
 try {
   await program.parseAsync(process.argv);
@@ -24,7 +34,10 @@ try {
 }
 
 export function report(err: unknown): number {
-  if (err instanceof ConfigError) {
+  if (err instanceof ApiError) {
+    // the server's code, so an operator can look it up even when this CLI is older
+    console.error(`metalseed: ${err.message} (${err.wireCode})${err.hint ? `\n  hint: ${err.hint}` : ''}`);
+  } else if (err instanceof ConfigError) {
     console.error(`metalseed: invalid config: ${err.toString()}`);
   } else if (err instanceof MetalseedError) {
     console.error(`metalseed: ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ''}`);

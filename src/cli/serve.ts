@@ -1,6 +1,5 @@
 /** `metalseed serve`: run the seed until SIGINT/SIGTERM. */
 import { Command } from 'commander';
-import { createLogger, startSeed } from '../main.ts';
 import { type ConfigFlags, configFrom } from './load.ts';
 
 export function serveCommand(): Command {
@@ -13,6 +12,8 @@ export function serveCommand(): Command {
     .option('--dhcp-mode <mode>', 'authoritative | proxy | off (overrides dhcp.mode)')
     .option('--log-level <level>', 'debug | info | warn | error (overrides log.level)')
     .action(async (flags: ConfigFlags) => {
+      // loaded here, not at the top: it pulls in every server, which the API commands never need
+      const { createLogger, startSeed } = await import('../main.ts');
       const config = configFrom(flags);
       const logger = createLogger(config);
       const seed = await startSeed(config, logger);

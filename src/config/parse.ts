@@ -2,6 +2,9 @@
  * From a parsed YAML value to a validated `Config`. Every key has a default; a wrong value
  * throws a `ConfigError` with its key path (the loader adds file and line).
  */
+import { validateRule } from '../inventory/rules.ts';
+import type { Rule } from '../inventory/types.ts';
+import { MetalseedError } from '../lib/errors.ts';
 import { parseIPv4 } from '../lib/net.ts';
 import * as d from './defaults.ts';
 import { ConfigError } from './errors.ts';
@@ -20,6 +23,7 @@ const TOP_KEYS = [
   'machines',
   'defaultRole',
   'profiles',
+  'rules',
   'cluster',
 ] as const;
 
@@ -56,6 +60,7 @@ export function parseConfig(raw: unknown, source: string): Config {
     machines: f.list(top.machines, ['machines']).map((m, i) => parseMachine(m, ['machines', i])),
     defaultRole: f.str(top.defaultRole, ['defaultRole'], d.DEFAULT_ROLE),
     profiles: parseProfiles(top.profiles),
+    rules: f.list(top.rules, ['rules']).map((r, i) => parseRule(r, ['rules', i])),
     cluster: f.obj(top.cluster, ['cluster']),
   };
   checkMachines(config.machines);
@@ -178,6 +183,16 @@ function parseProfiles(v: unknown): Record<string, ProfileConfig> {
     };
   }
   return out;
+}
+
+/** Rules are validated by the inventory's validator; its message already names the field. */
+function parseRule(v: unknown, path: f.Path): Rule {
+  try {
+    return validateRule(v);
+  } catch (err) {
+    if (err instanceof MetalseedError) throw new ConfigError(path, err.message);
+    throw err;
+  }
 }
 
 function isContiguousMask(m: number): boolean {

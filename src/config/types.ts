@@ -1,4 +1,5 @@
 /** The validated, defaulted configuration of a seed (see DESIGN.md "User-facing contract"). */
+import type { Rule } from '../inventory/types.ts';
 import type { Mac } from '../lib/net.ts';
 
 export type DhcpModeSetting = 'authoritative' | 'proxy' | 'off';
@@ -56,6 +57,8 @@ export interface Config {
   machines: MachineConfig[];
   defaultRole: string;
   profiles: Record<string, ProfileConfig>;
+  /** Validated rules (inventory/rules.ts); ambiguity is checked against the store at start. */
+  rules: Rule[];
   /** Cluster keys are validated by the cluster module (issue 4); kept verbatim here. */
   cluster: Record<string, unknown>;
 }

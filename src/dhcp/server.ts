@@ -35,6 +35,8 @@ export interface DhcpEvent {
   firmware?: string;
   relay?: string;
   reason?: string;
+  /** The client's message, for listeners that read more facts (never logged). */
+  packet?: DhcpPacket;
 }
 
 export interface DhcpServerOptions {
@@ -122,7 +124,7 @@ export class DhcpServer {
       type,
       from,
       viaPxePort,
-      emit: (event, extra) => this.emit({ event, mac, xid: req.xid, ...relayOf(req), ...extra }),
+      emit: (event, extra) => this.emit({ event, mac, xid: req.xid, ...relayOf(req), ...extra, packet: req }),
     };
     x.emit(`dhcp.${type.toLowerCase()}`);
     const reply = this.handler(x);
@@ -136,7 +138,8 @@ export class DhcpServer {
   }
 
   private emit(e: DhcpEvent): void {
-    this.o.logger.info(e, e.event);
+    const { packet: _packet, ...fields } = e;
+    this.o.logger.info(fields, e.event);
     this.o.onEvent?.(e);
   }
 

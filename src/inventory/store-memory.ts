@@ -12,15 +12,29 @@ const copy = structuredClone;
 
 /** Oldest first by firstSeen; the id breaks ties so the order is total. */
 function byAge(a: Machine, b: Machine): number {
-  return a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return a.firstSeen < b.firstSeen
+    ? -1
+    : a.firstSeen > b.firstSeen
+      ? 1
+      : a.id < b.id
+        ? -1
+        : a.id > b.id
+          ? 1
+          : 0;
 }
 
 function byName<T extends { name: string }>(map: Map<string, T>): T[] {
-  return [...map.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((v) => copy(v));
+  return [...map.values()]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((v) => copy(v));
 }
 
 /** The identifiers a machine owns, as keys of one namespace (kinds never collide). */
-function identifiers(m: { macs?: readonly string[]; uuid?: string | undefined; serial?: string | undefined }): string[] {
+function identifiers(m: {
+  macs?: readonly string[];
+  uuid?: string | undefined;
+  serial?: string | undefined;
+}): string[] {
   const keys = (m.macs ?? []).map((x) => `mac:${x}`);
   if (m.uuid !== undefined) keys.push(`uuid:${m.uuid}`);
   if (m.serial !== undefined) keys.push(`serial:${m.serial}`);
@@ -43,7 +57,10 @@ export class MemoryStore implements Store {
 
   async findMachines(keys: MachineKeys): Promise<Machine[]> {
     const ids = new Set(identifiers(keys).flatMap((k) => this.owners.get(k) ?? []));
-    return [...ids].map((id) => this.machines.get(id)!).sort(byAge).map((m) => copy(m));
+    return [...ids]
+      .map((id) => this.machines.get(id)!)
+      .sort(byAge)
+      .map((m) => copy(m));
   }
 
   async listMachines(): Promise<Machine[]> {

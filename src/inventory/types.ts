@@ -32,6 +32,8 @@ export interface Machine {
   state: MachineState;
   /** Set by the operator or a rule, not generated: a rename is kept across re-enrolment. */
   hostnameSource: 'generated' | 'config' | 'rule' | 'operator';
+  /** Fields set by the operator or the config file's `machines`; rules do not change them. */
+  pinned?: ('role' | 'profile')[];
   firstSeen: string; // ISO 8601
   lastSeen: string;
   /** Compare-and-set version: every successful write increments it. */

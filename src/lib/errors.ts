@@ -13,6 +13,8 @@ export const ErrorCodes = {
   UNAUTHORIZED: { exit: 6, http: 401 },
   ACCESS_DENIED: { exit: 1, http: 403 },
   INTERFACE: { exit: 3, http: 500 },
+  /** The seed cannot be reached (CLI) or is not ready: scripts retry on this exit status. */
+  UNAVAILABLE: { exit: 7, http: 503 },
   INTERNAL: { exit: 1, http: 500 },
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;

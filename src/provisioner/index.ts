@@ -1,4 +1,5 @@
-export { ConfigMachines, type MachineView } from './machines.ts';
-export { DEFAULT_PROFILE_NAME, type ResolvedProfile, resolveProfile } from './profiles.ts';
+export { PENDING_ROLE } from './enrol.ts';
+export type { MachineFacts } from './facts.ts';
+export { BUILTIN_PROFILE, DEFAULT_PROFILE_NAME, profileFromConfig, resolveProfile, validateProfile } from './profiles.ts';
 export { type IpxeFacts, Provisioner, type ProvisionerOptions, type ScriptResult } from './provisioner.ts';
-export { render, type TemplateVars } from './template.ts';
+export { type TemplateVars, render } from './template.ts';

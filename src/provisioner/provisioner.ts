@@ -1,33 +1,42 @@
 /**
  * The provisioner: the one place that decides what a machine gets. The DHCP server asks it
- * for boot parameters (its `BootHook`), the HTTP routes ask it for scripts; it records which
- * address belongs to which MAC so TFTP and HTTP events of a boot carry the machine's MAC.
+ * for boot parameters (its `BootHook`) and tells it every step (`onDhcpEvent`); the HTTP
+ * routes ask it for scripts and configs; TFTP reports transfers. Each step enrols or updates
+ * the machine and lands on its timeline.
  */
 import {
   type BootTarget,
+  type FirmwareFacts,
   bootScript,
   chooseTarget,
   detectFirmware,
   dhcpBootParams,
-  type FirmwareFacts,
   kernelScript,
   waitScript,
 } from '../boot/index.ts';
 import type { Config } from '../config/index.ts';
-import type { BootParams, BootQuery } from '../dhcp/index.ts';
+import type { BootParams, BootQuery, DhcpEvent } from '../dhcp/index.ts';
+import type { Store } from '../inventory/store.ts';
+import type { Machine, ProfileSpec, Rule } from '../inventory/types.ts';
 import type { Logger } from '../lib/log.ts';
-import { ipToString, type Mac, parseMac } from '../lib/net.ts';
-import { ConfigMachines, type MachineView } from './machines.ts';
+import { type Mac, ipToString, parseMac } from '../lib/net.ts';
+import { type RenderedConfig, renderConfig } from './configs.ts';
+import { PENDING_ROLE, enrol } from './enrol.ts';
+import type { MachineFacts } from './facts.ts';
 import { resolveProfile } from './profiles.ts';
+import { Registry } from './registry.ts';
 import { render } from './template.ts';
+import { Timeline } from './timeline.ts';
 
 export interface ProvisionerOptions {
   config: Config;
   /** The seed's address on the provisioning network (siaddr, URLs). */
   advertise: number;
+  store: Store;
   /** Whether a file exists under the TFTP root. */
   tftpExists: (file: string) => boolean;
   logger: Logger;
+  now?: () => Date;
   /** Called when iPXE starts DHCP on the provisioning link (main sends a Router Advertisement). */
   onIpxeDhcp?: (mac: Mac) => void;
 }
@@ -37,8 +46,7 @@ export type IpxeFacts = Readonly<Record<string, string | undefined>>;
 
 export interface ScriptResult {
   script: string;
-  mac: Mac;
-  machine: MachineView;
+  machine: Machine;
   profile: string;
 }
 
@@ -46,54 +54,95 @@ const NEIGHBOR_LIMIT = 65536; // bounded memory, far above any provisioning netw
 
 export class Provisioner {
   readonly seedUrl: string;
-  private readonly machines: ConfigMachines;
+  readonly timeline: Timeline;
   private readonly neighbors = new Map<string, Mac>();
+  private readonly discoverAt = new Map<string, number>();
+  rules: Rule[] = [];
+  profiles = new Map<string, ProfileSpec>();
 
-  constructor(private readonly o: ProvisionerOptions) {
+  private constructor(
+    readonly o: ProvisionerOptions,
+    readonly registry: Registry,
+  ) {
     this.seedUrl = `http://${ipToString(o.advertise)}:${o.config.http.port}`;
-    this.machines = new ConfigMachines(o.config);
+    this.timeline = new Timeline(o.store, registry, o.logger, this.now);
   }
 
-  reservations(): Map<Mac, number> {
-    return this.machines.reservations();
+  static async create(o: ProvisionerOptions): Promise<Provisioner> {
+    const p = new Provisioner(o, await Registry.load(o.store, o.logger));
+    await p.reloadCatalog();
+    return p;
   }
+
+  readonly now = (): Date => (this.o.now ? this.o.now() : new Date());
+
+  /** Resolves when every machine change and timeline event so far is in the store. */
+  async flush(): Promise<void> {
+    await this.registry.flush();
+    await this.timeline.flush();
+  }
+
+  /** Re-reads rules and profiles from the store (after the API changed them). */
+  async reloadCatalog(): Promise<void> {
+    this.rules = await this.o.store.listRules();
+    this.profiles = new Map((await this.o.store.listProfiles()).map((p) => [p.name, p]));
+  }
+
+  /** Facts → the machine, enrolled or updated. */
+  machineFor(facts: MachineFacts): Machine {
+    return enrol(facts, { config: this.o.config, rules: this.rules, registry: this.registry, now: this.now() }).machine;
+  }
+
+  profileOf(m: Machine): ProfileSpec {
+    return resolveProfile(this.profiles, m.role, m.profile);
+  }
+
+  /** The DHCP server's event listener: every step of the exchange lands on the timeline. */
+  readonly onDhcpEvent = (e: DhcpEvent): void => {
+    const fw = e.packet ? detectFirmware(e.packet) : undefined;
+    const m = this.machineFor({ mac: e.mac, ...factsOf(fw) });
+    const data: Record<string, unknown> = { xid: e.xid };
+    for (const k of ['ip', 'bootFile', 'firmware', 'relay', 'reason'] as const) if (e[k]) data[k] = e[k];
+    const key = `${e.mac}:${e.xid}`;
+    let durationMs: number | undefined;
+    if (e.event === 'dhcp.discover') this.remember(key);
+    if (e.event === 'dhcp.ack' && e.ip) {
+      this.observe(e.ip, e.mac);
+      this.machineFor({ mac: e.mac, address: e.ip });
+      const t0 = this.discoverAt.get(key);
+      if (t0 !== undefined) durationMs = this.now().getTime() - t0;
+    }
+    const netbootStart = e.event === 'dhcp.discover' && !!fw && (fw.pxe || fw.ipxe);
+    this.timeline.record(m, e.event, data, { mac: e.mac, netbootStart, ...(durationMs !== undefined ? { durationMs } : {}) });
+  };
 
   /** The DHCP server's boot hook. */
   readonly dhcpBoot = (q: BootQuery): BootParams | null => {
     const firmware = detectFirmware(q.packet);
-    const machine = this.machines.get(q.mac);
     if (firmware.ipxe && (q.type === 'DISCOVER' || q.type === 'REQUEST')) this.o.onIpxeDhcp?.(q.mac);
-    const target = this.target(machine, firmware);
-    if (target.kind === 'none' && (firmware.pxe || firmware.ipxe) && q.type === 'DISCOVER') {
-      this.o.logger.info({ event: 'boot.no_target', mac: q.mac, reason: target.reason }, target.reason);
-    }
-    const params = dhcpBootParams({
+    const m = this.machineFor({ mac: q.mac, ...factsOf(firmware) });
+    const target = this.target(m, firmware);
+    return dhcpBootParams({
       target,
       nextServer: this.o.advertise,
       ipxeNoProxyWait: this.o.config.dhcp.ipxeNoProxyWait && !q.proxy,
-      ...(machine.hostname ? { hostname: machine.hostname } : {}),
+      ...(m.hostnameSource !== 'generated' ? { hostname: m.hostname } : {}),
       ...(firmware.ipxe ? { firmware: 'ipxe' } : firmware.pxe ? { firmware: firmware.kind } : {}),
     });
-    if (q.type !== 'RELEASE' && q.type !== 'DECLINE') {
-      const ip = q.packet.ciaddr;
-      if (ip) this.observe(ipToString(ip), q.mac);
-    }
-    return params;
   };
 
-  private target(machine: MachineView, firmware: FirmwareFacts): BootTarget {
-    const { spec } = resolveProfile(this.o.config, machine.role, machine.profile);
+  private target(m: Machine, firmware: FirmwareFacts): BootTarget {
     return chooseTarget({
       firmware,
       binaries: this.o.config.tftp.binaries,
-      efiBinary: spec.efiBinary,
+      efiBinary: this.profileOf(m).efiBinary,
       bootScriptUrl: `${this.seedUrl}/boot.ipxe`,
       exists: this.o.tftpExists,
       tftpEnabled: this.o.config.tftp.enabled,
     });
   }
 
-  /** Remembers that `ip` is `mac` (from DHCP ACKs and PXE requests). */
+  /** Remembers that `ip` is `mac`, so TFTP and HTTP steps (which carry no MAC) find the machine. */
   observe(ip: string, mac: Mac): void {
     if (this.neighbors.size >= NEIGHBOR_LIMIT) this.neighbors.delete(this.neighbors.keys().next().value!);
     this.neighbors.delete(ip);
@@ -104,40 +153,96 @@ export class Provisioner {
     return this.neighbors.get(ip.replace(/^::ffff:/, ''));
   }
 
+  private remember(key: string): void {
+    if (this.discoverAt.size >= NEIGHBOR_LIMIT) this.discoverAt.delete(this.discoverAt.keys().next().value!);
+    this.discoverAt.set(key, this.now().getTime());
+  }
+
+  /** A machine-less step reported by address (TFTP transfer, /boot.ipxe). */
+  stepByAddress(ip: string, type: string, data: Record<string, unknown>, durationMs?: number): Mac | undefined {
+    const mac = this.macOf(ip);
+    if (!mac) return undefined;
+    const m = this.machineFor({ mac, address: ip.replace(/^::ffff:/, '') });
+    this.timeline.record(m, type, data, { mac, ...(durationMs !== undefined ? { durationMs } : {}) });
+    return mac;
+  }
+
   bootScript(): string {
     return bootScript(this.seedUrl);
   }
 
   /** The per-machine iPXE script; null when the query names no valid MAC. */
-  machineScript(facts: IpxeFacts): ScriptResult | null {
+  machineScript(facts: IpxeFacts, address?: string): ScriptResult | null {
     const mac = parseMac(facts.mac ?? '');
     if (!mac) return null;
-    const machine = this.machines.get(mac);
-    if (machine.role === 'none') {
-      return {
-        mac,
-        machine,
-        profile: '',
-        script: waitScript(`${mac} is waiting for approval`, this.seedUrl),
-      };
-    }
-    const profile = resolveProfile(this.o.config, machine.role, machine.profile);
-    const vars = {
-      seed: this.seedUrl,
+    if (address) this.observe(address, mac);
+    const hardware: Record<string, string> = {};
+    for (const k of ['manufacturer', 'product', 'asset'] as const) if (facts[k]) hardware[k] = facts[k];
+    const m = this.machineFor({
       mac,
-      role: machine.role,
-      hostname: machine.hostname ?? '',
-      uuid: facts.uuid ?? '',
-      profile: profile.name,
-    };
+      ...(facts.uuid ? { uuid: facts.uuid } : {}),
+      ...(facts.serial ? { serial: facts.serial } : {}),
+      ...(address ? { address } : {}),
+      hardware,
+    });
+    const result = this.renderScript(m);
+    this.timeline.record(m, 'http.ipxe', { profile: result.profile, ...hardware, ...pick(facts, ['buildarch', 'platform', 'chip']) }, { mac });
+    return result;
+  }
+
+  renderScript(m: Machine): ScriptResult {
+    if (m.state === 'pending' || m.role === PENDING_ROLE) {
+      return { machine: m, profile: '', script: waitScript(`${m.hostname} (${m.macs[0]}) is waiting for approval`, this.seedUrl) };
+    }
+    const profile = this.profileOf(m);
+    const vars = this.varsOf(m, profile);
     const where = `profiles.${profile.name}`;
     const script = kernelScript({
-      title: `${machine.hostname ?? mac} (role ${machine.role}, profile ${profile.name})`,
-      kernel: render(profile.spec.kernel, vars, `${where}.kernel`),
-      initrds: profile.spec.initrds.map((x, i) => render(x, vars, `${where}.initrds[${i}]`)),
-      args: profile.spec.args.map((x, i) => render(x, vars, `${where}.args[${i}]`)),
+      title: `${m.hostname} (role ${m.role}, profile ${profile.name})`,
+      kernel: render(profile.kernel, vars, `${where}.kernel`),
+      initrds: profile.initrds.map((x, i) => render(x, vars, `${where}.initrds[${i}]`)),
+      args: profile.args.map((x, i) => render(x, vars, `${where}.args[${i}]`)),
       seedUrl: this.seedUrl,
     });
-    return { mac, machine, profile: profile.name, script };
+    return { machine: m, profile: profile.name, script };
   }
+
+  /** The config at /ignition; null for a machine waiting for approval. */
+  renderConfigFor(m: Machine): RenderedConfig | null {
+    if (m.state === 'pending' || m.role === PENDING_ROLE) return null;
+    const profile = this.profileOf(m);
+    const keys = this.o.config.cluster.sshAuthorizedKeys;
+    const ssh = Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : [];
+    return renderConfig({ machine: m, profile, vars: this.varsOf(m, profile), sshAuthorizedKeys: ssh });
+  }
+
+  private varsOf(m: Machine, profile: ProfileSpec): Record<string, string> {
+    return {
+      seed: this.seedUrl,
+      mac: m.macs[0]!,
+      id: m.id,
+      role: m.role,
+      hostname: m.hostname,
+      uuid: m.uuid ?? '',
+      profile: profile.name,
+    };
+  }
+}
+
+function factsOf(fw: FirmwareFacts | undefined): Omit<MachineFacts, 'mac'> {
+  if (!fw || (!fw.pxe && !fw.ipxe)) return {};
+  const f: Omit<MachineFacts, 'mac'> = { firmware: fw.ipxe && fw.kind === 'unknown' ? 'ipxe' : fw.kind };
+  if (fw.arch) f.arch = fw.arch;
+  if (fw.uuid) f.uuid = fw.uuid;
+  return f;
+}
+
+/** Only facts iPXE actually filled in (an unset setting expands to the empty string). */
+function pick(facts: IpxeFacts, keys: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of keys) {
+    const v = facts[k];
+    if (v) out[k] = v;
+  }
+  return out;
 }

@@ -1,0 +1,9 @@
+export {
+  IGNITION_VERSION,
+  type IgnitionFile,
+  type IgnitionSpec,
+  type IgnitionUnit,
+  type IgnitionUser,
+  dataUrl,
+  renderIgnition,
+} from './ignition.ts';

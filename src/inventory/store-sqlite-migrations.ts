@@ -1,0 +1,48 @@
+/**
+ * The SQLite schema as an append-only list of migrations. `PRAGMA user_version` counts the
+ * migrations applied (https://sqlite.org/pragma.html#pragma_user_version), so entry i takes a
+ * database from version i to i + 1. A shipped entry is never edited: change the schema by
+ * appending one, so every existing database reaches the same shape.
+ */
+
+/** 'MSED': marks the file as ours, so another program's SQLite file is refused, not migrated. */
+export const APPLICATION_ID = 0x4d534544;
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: machines as JSON documents plus the identifiers they own. The primary key of
+  // machine_ids is what enforces "one MAC/UUID/serial, one machine": two machines claiming one
+  // identifier cannot both commit, whatever the caller checked before.
+  `
+  PRAGMA application_id = ${APPLICATION_ID};
+
+  CREATE TABLE machines (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    body TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX machines_by_age ON machines (first_seen, id);
+
+  CREATE TABLE machine_ids (
+    kind TEXT NOT NULL CHECK (kind IN ('mac', 'uuid', 'serial')),
+    value TEXT NOT NULL,
+    machine_id TEXT NOT NULL REFERENCES machines (id) ON DELETE CASCADE,
+    PRIMARY KEY (kind, value)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX machine_ids_by_machine ON machine_ids (machine_id);
+
+  --: a seq is never reused, even after the newest events are deleted, so a
+  -- live-stream client resuming from afterSeq never skips a later event.
+  -- No foreign key to machines: an event may be recorded before its machine is enrolled.
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY,
+    machine_id TEXT NOT NULL,
+    body TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX events_by_machine ON events (machine_id, seq);
+
+  CREATE TABLE rules (name TEXT PRIMARY KEY, body TEXT NOT NULL) STRICT;
+  CREATE TABLE profiles (name TEXT PRIMARY KEY, body TEXT NOT NULL) STRICT;
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  `,
+];

@@ -1,0 +1,138 @@
+/**
+ * The SQLite store against the shared suite (with reopen), then what only a file can get
+ * wrong: a killed process, a database from a newer release, a file that is not ours.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { MetalseedError } from '../lib/errors.ts';
+import { storeConformance } from './store.conformance.ts';
+import { DB_FILE, openSqliteStore, type SqliteStore } from './store-sqlite.ts';
+import { MIGRATIONS } from './store-sqlite-migrations.ts';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'metalseed-store-'));
+  dirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+storeConformance('SqliteStore', async () => {
+  const dir = tempDir();
+  let current: SqliteStore = openSqliteStore(dir);
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = openSqliteStore(dir);
+      return current;
+    },
+    cleanup: () => current.close(),
+  };
+});
+
+/** Opens a file with plain better-sqlite3, to tamper with it as another release would. */
+function raw(file: string, sql: string): void {
+  const db = new Database(file);
+  try {
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
+}
+
+function isOpenError(file: string, hint: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof MetalseedError, `a MetalseedError, got ${err}`);
+    assert.equal(err.code, 'CONFIG_UNREADABLE');
+    assert.ok(err.message.includes(file), `names the file: ${err.message}`);
+    assert.match(err.hint ?? '', hint);
+    return true;
+  };
+}
+
+describe('SqliteStore', () => {
+  it('creates metalseed.db in WAL mode at the newest schema version', async () => {
+    const dir = path.join(tempDir(), 'not-yet');
+    await openSqliteStore(dir).close();
+    const db = new Database(path.join(dir, DB_FILE), { readonly: true });
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    db.close();
+  });
+
+  it('refuses a database written by a newer release, saying what to do', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, DB_FILE);
+    await openSqliteStore(dir).close();
+    raw(file, `PRAGMA user_version = ${MIGRATIONS.length + 1}`);
+    assert.throws(() => openSqliteStore(dir), isOpenError(file, /newer|backup/));
+    assert.throws(() => openSqliteStore(dir), /schema version 2, newer than this metalseed knows \(1\)/);
+  });
+
+  it('refuses a file that is not an SQLite database, naming it', () => {
+    const dir = tempDir();
+    const file = path.join(dir, DB_FILE);
+    fs.writeFileSync(file, 'lease 10.0.0.5 52:54:00:00:00:01\n'.repeat(200));
+    assert.throws(() => openSqliteStore(dir), isOpenError(file, /backup|move it aside/));
+    assert.match(fs.readFileSync(file, 'utf8'), /^lease /, 'left untouched');
+  });
+
+  it("refuses another program's SQLite database instead of migrating it", () => {
+    const dir = tempDir();
+    const file = path.join(dir, DB_FILE);
+    raw(file, 'PRAGMA application_id = 42; CREATE TABLE t (x)');
+    assert.throws(() => openSqliteStore(dir), isOpenError(file, /elsewhere|aside/));
+  });
+
+  it('loses no acknowledged write when the process is killed with SIGKILL', async () => {
+    const dir = tempDir();
+    const url = (f: string) => new URL(f, import.meta.url).href;
+    // The child prints an id only after putMachine and appendEvent resolved: each printed id
+    // is a write the seed would have acted on (answered DHCP, served a script).
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { openSqliteStore } from ${JSON.stringify(url('store-sqlite.ts'))};
+         import { machine } from ${JSON.stringify(url('store.conformance.ts'))};
+         const s = openSqliteStore(${JSON.stringify(dir)});
+         for (let i = 1; i < 60000; i++) {
+           const m = await s.putMachine(machine(i), null);
+           await s.appendEvent({ machineId: m.id, time: m.firstSeen, type: 'dhcp.discover', data: {} }, 10);
+           process.stdout.write(m.id + '\\n');
+         }`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const acked: string[] = [];
+    const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    for await (const line of createInterface({ input: child.stdout })) {
+      acked.push(line);
+      if (acked.length === 300) child.kill('SIGKILL');
+    }
+    assert.equal(await exited, 'SIGKILL', 'killed mid-way, not finished');
+    const store = openSqliteStore(dir);
+    try {
+      const have = new Set((await store.listMachines()).map((m) => m.id));
+      assert.deepEqual(
+        acked.filter((id) => !have.has(id)),
+        [],
+      );
+      for (const id of acked.slice(-5)) assert.equal((await store.listEvents(id)).length, 1);
+    } finally {
+      await store.close();
+    }
+  });
+});

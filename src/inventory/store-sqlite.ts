@@ -1,0 +1,295 @@
+/**
+ * The shipped `Store`: one SQLite file, `<dataDir>/metalseed.db`, through better-sqlite3.
+ * better-sqlite3 is synchronous, so each method does its work before its promise settles: a
+ * resolved write is committed, and no two writes interleave (compare-and-set needs no locks).
+ *
+ * Durability: WAL with synchronous=NORMAL (https://sqlite.org/pragma.html#pragma_synchronous).
+ * A commit is in the WAL file, in the kernel's page cache, before the promise resolves, so a
+ * crash or `kill -9` of the process loses nothing acknowledged (store-sqlite.test.ts checks).
+ * Only a power loss or kernel crash may roll back the newest commits (the WAL is fsync'd at
+ * checkpoints, not per commit); the file stays consistent either way. That trade is taken
+ * because events are appended on every DHCP/TFTP/HTTP step of every booting machine, an fsync
+ * each costs milliseconds on the SD cards and cheap disks seeds run on, and what a power loss
+ * can drop is re-learnt: machines re-announce themselves when they boot. DHCP leases, which
+ * must not be forgotten, live in their own fsync'd journal (dhcp/journal-file.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { MetalseedError } from '../lib/errors.ts';
+import type { EventQuery, MachineKeys, Store } from './store.ts';
+import { APPLICATION_ID, MIGRATIONS } from './store-sqlite-migrations.ts';
+import type { Machine, NewTimelineEvent, ProfileSpec, Rule, TimelineEvent } from './types.ts';
+
+export const DB_FILE = 'metalseed.db';
+
+/** How long a write waits for another connection (the CLI reading, say) before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+type Body = { body: string };
+type EventRow = { seq: number; body: string };
+
+/** Thrown inside a transaction to roll it back when an identifier has another owner. */
+class IdentifierTaken extends Error {}
+
+function prepare(db: Database.Database) {
+  return {
+    machine: db.prepare<[string], Body>('SELECT body FROM machines WHERE id = ?'),
+    version: db.prepare<[string], { version: number }>('SELECT version FROM machines WHERE id = ?'),
+    machines: db.prepare<[], Body>('SELECT body FROM machines ORDER BY first_seen, id'),
+    find: db.prepare<[string, string | null, string | null], Body>(
+      `SELECT body FROM machines WHERE id IN (SELECT machine_id FROM machine_ids
+         WHERE (kind = 'mac' AND value IN (SELECT value FROM json_each(?)))
+            OR (kind = 'uuid' AND value = ?) OR (kind = 'serial' AND value = ?))
+       ORDER BY first_seen, id`,
+    ),
+    // An upsert, not INSERT OR REPLACE: a replace deletes the row first, firing the cascade on
+    // machine_ids (and any future child table) behind the transaction's back.
+    putMachine: db.prepare<[string, number, string, string]>(
+      `INSERT INTO machines (id, version, first_seen, body) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET version = excluded.version, first_seen = excluded.first_seen,
+         body = excluded.body`,
+    ),
+    dropIds: db.prepare<[string]>('DELETE FROM machine_ids WHERE machine_id = ?'),
+    addId: db.prepare<[string, string, string]>(
+      'INSERT INTO machine_ids (kind, value, machine_id) VALUES (?, ?, ?)',
+    ),
+    deleteMachine: db.prepare<[string]>('DELETE FROM machines WHERE id = ?'),
+    deleteEvents: db.prepare<[string]>('DELETE FROM events WHERE machine_id = ?'),
+    addEvent: db.prepare<[string, string], { seq: number }>(
+      'INSERT INTO events (machine_id, body) VALUES (?, ?) RETURNING seq',
+    ),
+    // Drops everything at or below the (keep+1)-th newest event; one index seek on
+    // events_by_machine, so an append costs the same however long the history is.
+    trim: db.prepare<{ machine: string; keep: number }>(
+      `DELETE FROM events WHERE machine_id = :machine AND seq <= (SELECT seq FROM events
+         WHERE machine_id = :machine ORDER BY seq DESC LIMIT 1 OFFSET :keep)`,
+    ),
+    events: db.prepare<[string, number, number], EventRow>(
+      `SELECT seq, body FROM (SELECT seq, body FROM events WHERE machine_id = ? AND seq > ?
+         ORDER BY seq DESC LIMIT ?) ORDER BY seq`,
+    ),
+    since: db.prepare<[number, number], EventRow>(
+      'SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
+    ),
+    rules: db.prepare<[], Body>('SELECT body FROM rules ORDER BY name'),
+    putRule: db.prepare<[string, string]>(
+      'INSERT INTO rules (name, body) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET body = excluded.body',
+    ),
+    deleteRule: db.prepare<[string]>('DELETE FROM rules WHERE name = ?'),
+    profiles: db.prepare<[], Body>('SELECT body FROM profiles ORDER BY name'),
+    putProfile: db.prepare<[string, string]>(
+      'INSERT INTO profiles (name, body) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET body = excluded.body',
+    ),
+    deleteProfile: db.prepare<[string]>('DELETE FROM profiles WHERE name = ?'),
+    getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+    setMeta: db.prepare<[string, string]>(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ),
+  };
+}
+
+const parse = <T>(row: Body): T => JSON.parse(row.body) as T;
+const toEvent = (row: EventRow): TimelineEvent => ({
+  ...(JSON.parse(row.body) as NewTimelineEvent),
+  seq: row.seq,
+});
+/** SQLite reads a negative LIMIT as "no limit"; the interface has no such meaning. */
+const limitOf = (limit: number | undefined) => (limit === undefined ? -1 : Math.max(0, limit));
+
+export class SqliteStore implements Store {
+  private readonly st: ReturnType<typeof prepare>;
+  private readonly putTx: (m: Machine, expected: number | null) => Machine | null;
+  private readonly deleteTx: (id: string) => boolean;
+  private readonly appendTx: (e: NewTimelineEvent, keep: number) => TimelineEvent;
+
+  constructor(
+    private readonly db: Database.Database,
+    readonly file: string,
+  ) {
+    const st = prepare(db);
+    this.st = st;
+    this.putTx = db.transaction((m: Machine, expected: number | null) => {
+      const current = st.version.get(m.id)?.version ?? null;
+      if (current !== expected) return null;
+      const version = (current ?? 0) + 1;
+      const body = JSON.stringify({ ...m, version });
+      st.putMachine.run(m.id, version, m.firstSeen, body);
+      st.dropIds.run(m.id);
+      for (const [kind, value] of identifiers(m)) {
+        try {
+          st.addId.run(kind, value, m.id);
+        } catch (err) {
+          if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new IdentifierTaken();
+          throw err;
+        }
+      }
+      return parse<Machine>({ body }); // what a later read returns, and a copy
+    });
+    this.deleteTx = db.transaction((id: string) => {
+      st.deleteEvents.run(id);
+      return st.deleteMachine.run(id).changes > 0; // its machine_ids go by ON DELETE CASCADE
+    });
+    this.appendTx = db.transaction((e: NewTimelineEvent, keep: number) => {
+      const body = JSON.stringify(e);
+      const { seq } = st.addEvent.get(e.machineId, body)!;
+      st.trim.run({ machine: e.machineId, keep });
+      return toEvent({ seq, body });
+    });
+  }
+
+  async getMachine(id: string): Promise<Machine | undefined> {
+    const row = this.st.machine.get(id);
+    return row && parse<Machine>(row);
+  }
+
+  async findMachines(keys: MachineKeys): Promise<Machine[]> {
+    const macs = JSON.stringify(keys.macs ?? []);
+    return this.st.find.all(macs, keys.uuid ?? null, keys.serial ?? null).map((r) => parse<Machine>(r));
+  }
+
+  async listMachines(): Promise<Machine[]> {
+    return this.st.machines.all().map((r) => parse<Machine>(r));
+  }
+
+  async putMachine(m: Machine, expectedVersion: number | null): Promise<Machine | null> {
+    try {
+      return this.putTx(m, expectedVersion);
+    } catch (err) {
+      if (err instanceof IdentifierTaken) return null; // rolled back: nothing was written
+      throw err;
+    }
+  }
+
+  async deleteMachine(id: string): Promise<boolean> {
+    return this.deleteTx(id);
+  }
+
+  async appendEvent(e: NewTimelineEvent, keep: number): Promise<TimelineEvent> {
+    if (!Number.isInteger(keep) || keep < 1) {
+      // Below 1 the event being appended would be dropped at once: a caller bug, not a policy.
+      throw new MetalseedError('INVALID_INPUT', `event retention must be a positive integer, got ${keep}`);
+    }
+    return this.appendTx(e, keep);
+  }
+
+  async listEvents(machineId: string, q: EventQuery = {}): Promise<TimelineEvent[]> {
+    return this.st.events.all(machineId, q.afterSeq ?? 0, limitOf(q.limit)).map(toEvent);
+  }
+
+  async eventsSince(afterSeq: number, limit: number): Promise<TimelineEvent[]> {
+    return this.st.since.all(afterSeq, limitOf(limit)).map(toEvent);
+  }
+
+  async listRules(): Promise<Rule[]> {
+    return this.st.rules.all().map((r) => parse<Rule>(r));
+  }
+  async putRule(r: Rule): Promise<void> {
+    this.st.putRule.run(r.name, JSON.stringify(r));
+  }
+  async deleteRule(name: string): Promise<boolean> {
+    return this.st.deleteRule.run(name).changes > 0;
+  }
+  async listProfiles(): Promise<ProfileSpec[]> {
+    return this.st.profiles.all().map((r) => parse<ProfileSpec>(r));
+  }
+  async putProfile(p: ProfileSpec): Promise<void> {
+    this.st.putProfile.run(p.name, JSON.stringify(p));
+  }
+  async deleteProfile(name: string): Promise<boolean> {
+    return this.st.deleteProfile.run(name).changes > 0;
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return this.st.getMeta.get(key)?.value;
+  }
+  async setMeta(key: string, value: string): Promise<void> {
+    this.st.setMeta.run(key, value);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close(); // checkpoints the WAL into the main file
+  }
+}
+
+/** A machine's identifiers, each once (a MAC seen twice is still one claim). */
+function identifiers(m: Machine): [kind: string, value: string][] {
+  const ids: [string, string][] = [...new Set(m.macs)].map((mac) => ['mac', mac]);
+  if (m.uuid !== undefined) ids.push(['uuid', m.uuid]);
+  if (m.serial !== undefined) ids.push(['serial', m.serial]);
+  return ids;
+}
+
+/** Opens (creating if needed) `<dir>/metalseed.db` and brings its schema up to date. */
+export function openSqliteStore(dir: string): SqliteStore {
+  // 0700: the inventory holds the API token hash and the cluster's machine list.
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, DB_FILE);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file);
+    db.pragma('journal_mode = WAL'); // first read of the header: a foreign file fails here
+    db.pragma('synchronous = NORMAL'); // see the file comment for why not FULL
+    db.pragma('foreign_keys = ON');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    migrate(db, file);
+    return new SqliteStore(db, file);
+  } catch (err) {
+    db?.close();
+    throw describeOpenError(err, file);
+  }
+}
+
+function migrate(db: Database.Database, file: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  if (appId !== 0 && appId !== APPLICATION_ID) {
+    throw new MetalseedError(
+      'CONFIG_UNREADABLE',
+      `${file} is an SQLite database of another program (application_id ${appId})`,
+      'point the data directory elsewhere, or move this file aside',
+    );
+  }
+  if (version > MIGRATIONS.length) {
+    throw new MetalseedError(
+      'CONFIG_UNREADABLE',
+      `${file} has schema version ${version}, newer than this metalseed knows (${MIGRATIONS.length}): ` +
+        'it was written by a newer release',
+      'run that release or a newer one; to go back, restore the backup taken before the upgrade',
+    );
+  }
+  // One transaction per step: user_version lives in the file header and commits with the
+  // schema change, so a crash mid-upgrade leaves a database at a well-defined version.
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/** Maps SQLite's open-time failures to errors that name the file and the way out. */
+function describeOpenError(err: unknown, file: string): unknown {
+  if (err instanceof MetalseedError) return err;
+  const code = (err as { code?: string }).code ?? '';
+  const msg = err instanceof Error ? err.message : String(err);
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    return new MetalseedError(
+      'CONFIG_UNREADABLE',
+      `${file} is not a metalseed database or is corrupt (${msg})`,
+      `restore it from a backup, or move it aside together with ${DB_FILE}-wal and ${DB_FILE}-shm to start empty`,
+    );
+  }
+  if (
+    code.startsWith('SQLITE_CANTOPEN') ||
+    code.startsWith('SQLITE_READONLY') ||
+    code.startsWith('SQLITE_PERM')
+  ) {
+    return new MetalseedError(
+      'CONFIG_UNREADABLE',
+      `cannot open ${file} for writing (${msg})`,
+      'check the ownership and permissions of the data directory',
+    );
+  }
+  return err;
+}

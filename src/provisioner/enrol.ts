@@ -1,0 +1,102 @@
+/**
+ * From facts to a machine: the known machine owning any of the identifiers (a machine that
+ * boots from a second NIC, or is first seen by MAC and later by UUID, stays one machine), or a
+ * new one enrolled with what the config, rules and `defaultRole` say.
+ */
+import type { Config, MachineConfig } from '../config/index.ts';
+import type { Machine, Rule } from '../inventory/types.ts';
+import { assign } from './assign.ts';
+import type { MachineFacts } from './facts.ts';
+import { generatedHostname, machineId, usableId } from './identity.ts';
+import type { Registry } from './registry.ts';
+
+/** A waiting machine's role until it is approved (defaultRole: none). */
+export const PENDING_ROLE = 'none';
+const MAX_ADDRESSES = 4;
+/** lastSeen alone is persisted at most this often per machine (boot storms send many packets). */
+const LAST_SEEN_PERSIST_MS = 60_000;
+
+export interface EnrolContext {
+  config: Config;
+  rules: readonly Rule[];
+  registry: Registry;
+  now: Date;
+}
+
+export function enrol(facts: MachineFacts, ctx: EnrolContext): { machine: Machine; created: boolean } {
+  const uuid = usableId(facts.uuid);
+  const serial = usableId(facts.serial);
+  const known = ctx.registry.find({ macs: [facts.mac], ...(uuid ? { uuid } : {}), ...(serial ? { serial } : {}) });
+  if (!known) return { machine: ctx.registry.put(create(facts, uuid, serial, ctx)), created: true };
+  const next = merge(known, facts, uuid, serial, ctx);
+  if (!next) return { machine: known, created: false };
+  return { machine: ctx.registry.put(next), created: false };
+}
+
+function configEntry(config: Config, facts: MachineFacts): MachineConfig | undefined {
+  return config.machines.find((m) => m.mac === facts.mac);
+}
+
+function create(facts: MachineFacts, uuid: string | undefined, serial: string | undefined, ctx: EnrolContext): Machine {
+  const id = machineId({ mac: facts.mac, ...(uuid ? { uuid } : {}), ...(serial ? { serial } : {}) });
+  const now = ctx.now.toISOString();
+  const entry = configEntry(ctx.config, facts);
+  const m: Machine = {
+    id,
+    hostname: '',
+    role: '',
+    labels: {},
+    macs: [facts.mac],
+    addresses: facts.address ? [facts.address] : [],
+    state: 'discovered',
+    hostnameSource: entry?.hostname ? 'config' : 'generated',
+    firstSeen: now,
+    lastSeen: now,
+    version: 0,
+  };
+  if (uuid) m.uuid = uuid;
+  if (serial) m.serial = serial;
+  if (facts.firmware) m.firmware = facts.firmware;
+  if (facts.arch) m.arch = facts.arch;
+  const pinned = [...(entry?.role ? (['role'] as const) : []), ...(entry?.profile ? (['profile'] as const) : [])];
+  if (pinned.length > 0) m.pinned = pinned;
+  const a = assign(m, ctx.rules, ctx.config, entry);
+  m.role = a.role;
+  if (a.profile !== undefined) m.profile = a.profile;
+  if (a.role === PENDING_ROLE) m.state = 'pending';
+  m.hostname = entry?.hostname ?? generatedHostname(a.role === PENDING_ROLE ? 'machine' : a.role, id);
+  return m;
+}
+
+/** The updated machine, or null when nothing worth persisting changed. */
+function merge(
+  m: Machine,
+  facts: MachineFacts,
+  uuid: string | undefined,
+  serial: string | undefined,
+  ctx: EnrolContext,
+): Machine | null {
+  const next: Machine = { ...m, macs: [...m.macs], addresses: [...m.addresses] };
+  if (!next.macs.includes(facts.mac)) next.macs.push(facts.mac);
+  if (uuid && !next.uuid) next.uuid = uuid;
+  if (serial && !next.serial) next.serial = serial;
+  if (ctx.registry.ownedElsewhere(next).length > 0) {
+    // another machine owns one of the new identifiers: keep this one as it was
+    next.macs = [...m.macs];
+    if (m.uuid === undefined) delete next.uuid;
+    if (m.serial === undefined) delete next.serial;
+  }
+  if (facts.firmware) next.firmware = facts.firmware;
+  if (facts.arch) next.arch = facts.arch;
+  if (facts.address && next.addresses[0] !== facts.address) {
+    next.addresses = [facts.address, ...next.addresses.filter((a) => a !== facts.address)].slice(0, MAX_ADDRESSES);
+  }
+  const changed = JSON.stringify({ ...next, lastSeen: '' }) !== JSON.stringify({ ...m, lastSeen: '' });
+  const stale = ctx.now.getTime() - Date.parse(m.lastSeen) > LAST_SEEN_PERSIST_MS;
+  if (!changed && !stale) {
+    m.lastSeen = ctx.now.toISOString(); // in memory only
+    return null;
+  }
+  next.lastSeen = ctx.now.toISOString();
+  return next;
+}

@@ -1,0 +1,118 @@
+/**
+ * The machines in memory, written through to the store. Boot decisions are made on every DHCP
+ * packet and HTTP request, so they read this index synchronously; each change is persisted in
+ * the background, one write at a time per machine (compare-and-set on `version`), coalescing
+ * changes that arrive while a write is in flight.
+ */
+import type { MachineKeys, Store } from '../inventory/store.ts';
+import type { Machine } from '../inventory/types.ts';
+import type { Logger } from '../lib/log.ts';
+
+const keysOf = (m: Pick<Machine, 'macs' | 'uuid' | 'serial'>): string[] => [
+  ...m.macs.map((x) => `mac:${x}`),
+  ...(m.uuid ? [`uuid:${m.uuid}`] : []),
+  ...(m.serial ? [`serial:${m.serial}`] : []),
+];
+
+export class Registry {
+  private readonly byId = new Map<string, Machine>();
+  private readonly byKey = new Map<string, string>();
+  private readonly dirty = new Set<string>();
+  private readonly writing = new Map<string, Promise<void>>();
+
+  private constructor(
+    private readonly store: Store,
+    private readonly logger: Logger,
+  ) {}
+
+  static async load(store: Store, logger: Logger): Promise<Registry> {
+    const r = new Registry(store, logger);
+    for (const m of await store.listMachines()) r.index(m);
+    return r;
+  }
+
+  get(id: string): Machine | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): Machine[] {
+    return [...this.byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** The machine owning these identifiers: UUID first (it survives NIC swaps), then MACs, then serial. */
+  find(keys: MachineKeys): Machine | undefined {
+    const order = [...(keys.uuid ? [`uuid:${keys.uuid}`] : []), ...(keys.macs ?? []).map((x) => `mac:${x}`)];
+    if (keys.serial) order.push(`serial:${keys.serial}`);
+    for (const k of order) {
+      const id = this.byKey.get(k);
+      if (id) return this.byId.get(id);
+    }
+    return undefined;
+  }
+
+  /** Identifiers of `m` that another machine already owns (they cannot be added to m). */
+  ownedElsewhere(m: Pick<Machine, 'id' | 'macs' | 'uuid' | 'serial'>): string[] {
+    return keysOf(m).filter((k) => {
+      const owner = this.byKey.get(k);
+      return owner !== undefined && owner !== m.id;
+    });
+  }
+
+  /** Replaces the machine in memory now and persists it in the background. */
+  put(m: Machine): Machine {
+    const old = this.byId.get(m.id);
+    if (old) for (const k of keysOf(old)) this.byKey.delete(k);
+    this.index({ ...m, version: old?.version ?? 0 });
+    this.schedule(m.id);
+    return this.byId.get(m.id)!;
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const m = this.byId.get(id);
+    if (!m) return false;
+    await this.writing.get(id);
+    for (const k of keysOf(m)) this.byKey.delete(k);
+    this.byId.delete(id);
+    this.dirty.delete(id);
+    return this.store.deleteMachine(id);
+  }
+
+  /** Resolves when every change made so far is in the store. */
+  async flush(): Promise<void> {
+    while (this.writing.size > 0) await Promise.all(this.writing.values());
+  }
+
+  private index(m: Machine): void {
+    this.byId.set(m.id, m);
+    for (const k of keysOf(m)) this.byKey.set(k, m.id);
+  }
+
+  private schedule(id: string): void {
+    this.dirty.add(id);
+    if (this.writing.has(id)) return;
+    const run = async (): Promise<void> => {
+      while (this.dirty.delete(id)) {
+        const m = this.byId.get(id);
+        if (!m) return;
+        const stored = await this.store.putMachine(m, m.version === 0 ? null : m.version);
+        const now = this.byId.get(id);
+        if (stored && now) now.version = stored.version;
+        else if (!stored) await this.reload(id);
+      }
+    };
+    const p = run()
+      .catch((err: Error) => this.logger.error({ event: 'store.write_failed', id, err: err.message }, 'store write failed'))
+      .finally(() => this.writing.delete(id));
+    this.writing.set(id, p);
+  }
+
+  /** A conflicting write (another seed, or an identifier clash): the store's copy wins. */
+  private async reload(id: string): Promise<void> {
+    const m = await this.store.getMachine(id);
+    this.logger.warn({ event: 'store.conflict', id, kept: m ? 'store' : 'none' }, 'machine changed elsewhere');
+    const old = this.byId.get(id);
+    if (old) for (const k of keysOf(old)) this.byKey.delete(k);
+    this.byId.delete(id);
+    if (m) this.index(m);
+  }
+}
