@@ -15,6 +15,7 @@ import { interfaceAddress } from './lib/interfaces.ts';
 import type { Logger } from './lib/log.ts';
 import { native } from './lib/native.ts';
 import { ipToString, prefixToMask } from './lib/net.ts';
+import { createMetrics } from './metrics.ts';
 import { RaAdvertiser } from './ndp/index.ts';
 import { Provisioner } from './provisioner/index.ts';
 import { seedCatalog } from './seed-catalog.ts';
@@ -28,7 +29,10 @@ export interface Seed {
 
 export function createLogger(config: Config): Logger {
   if (config.log.format === 'pretty') {
-    return pino({ level: config.log.level, transport: { target: 'pino-pretty', options: { destination: 1 } } });
+    return pino({
+      level: config.log.level,
+      transport: { target: 'pino-pretty', options: { destination: 1 } },
+    });
   }
   return pino({ level: config.log.level, base: null, timestamp: pino.stdTimeFunctions.isoTime });
 }
@@ -38,7 +42,11 @@ function resolveNetwork(config: Config): NetworkFacts {
   const iface = config.interface ? interfaceAddress(config.interface) : null;
   const advertise = config.advertise ?? iface?.address ?? null;
   if (advertise === null) {
-    throw new MetalseedError('CONFIG_INVALID', 'no "interface" and no "advertise" address', 'set "interface" (e.g. enp0s8)');
+    throw new MetalseedError(
+      'CONFIG_INVALID',
+      'no "interface" and no "advertise" address',
+      'set "interface" (e.g. enp0s8)',
+    );
   }
   const netmask = config.dhcp.netmask ?? iface?.netmask ?? prefixToMask(24);
   let range = config.dhcp.range;
@@ -58,7 +66,13 @@ function startRa(config: Config, logger: Logger): RaAdvertiser | null {
   if (!on || !config.interface) return null;
   const mac = os.networkInterfaces()[config.interface]?.find((a) => a.mac !== '00:00:00:00:00:00')?.mac;
   const send = native().sendIcmp6Multicast;
-  return new RaAdvertiser({ ifname: config.interface, send, logger, now: Date.now, ...(mac ? { sourceMac: mac } : {}) });
+  return new RaAdvertiser({
+    ifname: config.interface,
+    send,
+    logger,
+    now: Date.now,
+    ...(mac ? { sourceMac: mac } : {}),
+  });
 }
 
 export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
@@ -85,10 +99,17 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
     });
     closers.push(() => provisioner.flush());
 
-    if (config.dhcp.mode !== 'off') closers.push((await startDhcp(config, net, provisioner, logger)).close);
-    if (config.tftp.enabled) closers.push(await startTftp(config, tftpRoot, provisioner, logger));
+    const dhcp = config.dhcp.mode !== 'off' ? await startDhcp(config, net, provisioner, logger) : undefined;
+    if (dhcp) closers.push(dhcp.close);
+    const tftp = config.tftp.enabled ? await startTftp(config, tftpRoot, provisioner, logger) : undefined;
+    if (tftp) closers.push(tftp.close);
 
-    const http = buildHttp({ provisioner, logger });
+    const metrics = createMetrics({
+      provisioner,
+      ...(dhcp ? { dhcp: dhcp.server } : {}),
+      ...(tftp ? { tftp: tftp.server } : {}),
+    });
+    const http = buildHttp({ provisioner, logger, extensions: [metrics.attach] });
     await http.listen({ port: config.http.port, host: config.http.address });
     closers.push(() => http.close());
 

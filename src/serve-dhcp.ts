@@ -8,7 +8,7 @@ import { DhcpServer, FileJournal, Pool } from './dhcp/index.ts';
 import { MetalseedError } from './lib/errors.ts';
 import type { Logger } from './lib/log.ts';
 import type { Mac } from './lib/net.ts';
-import { type UdpSocket, openUdp } from './lib/udp.ts';
+import { openUdp, type UdpSocket } from './lib/udp.ts';
 import type { Provisioner } from './provisioner/index.ts';
 
 export interface NetworkFacts {
@@ -26,7 +26,11 @@ export async function startDhcp(
   const mode = config.dhcp.mode;
   if (mode === 'off') throw new Error('startDhcp called with dhcp.mode off');
   if (!config.interface) {
-    throw new MetalseedError('CONFIG_INVALID', `dhcp.mode ${mode} needs "interface"`, 'set "interface" or dhcp.mode: off');
+    throw new MetalseedError(
+      'CONFIG_INVALID',
+      `dhcp.mode ${mode} needs "interface"`,
+      'set "interface" or dhcp.mode: off',
+    );
   }
   const closers: (() => void)[] = [];
   const open = async (port: number): Promise<UdpSocket> => {
@@ -40,11 +44,17 @@ export async function startDhcp(
     let pool: Pool | undefined;
     if (mode === 'authoritative') {
       if (!net.range) {
-        throw new MetalseedError('CONFIG_INVALID', 'dhcp.range is required', 'e.g. range: 192.168.0.100-192.168.0.199');
+        throw new MetalseedError(
+          'CONFIG_INVALID',
+          'dhcp.range is required',
+          'e.g. range: 192.168.0.100-192.168.0.199',
+        );
       }
       const journal = new FileJournal(path.join(config.dataDir, 'leases.jsonl'), logger);
       closers.push(() => journal.close());
-      const reservations = new Map<Mac, number>(config.machines.flatMap((m) => (m.ip !== undefined ? [[m.mac, m.ip]] : [])));
+      const reservations = new Map<Mac, number>(
+        config.machines.flatMap((m) => (m.ip !== undefined ? [[m.mac, m.ip]] : [])),
+      );
       const excluded = new Set([net.advertise, ...(config.dhcp.router !== null ? [config.dhcp.router] : [])]);
       pool = new Pool({ ...net.range, reservations, excluded, journal, now: Date.now });
     }

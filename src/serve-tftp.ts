@@ -6,14 +6,14 @@ import type { Config } from './config/index.ts';
 import type { Logger } from './lib/log.ts';
 import { openUdp } from './lib/udp.ts';
 import type { Provisioner } from './provisioner/index.ts';
-import { createTftpServer, rootFileSource } from './tftp/index.ts';
+import { createTftpServer, rootFileSource, type TftpServer } from './tftp/index.ts';
 
 export async function startTftp(
   config: Config,
   root: string,
   provisioner: Provisioner,
   logger: Logger,
-): Promise<() => void> {
+): Promise<{ server: TftpServer; close: () => void }> {
   const socket = await openUdp({ port: config.tftp.port, reuseAddr: true });
   const server = createTftpServer({
     socket,
@@ -25,7 +25,13 @@ export async function startTftp(
     onTransfer: (ev) => {
       const type = ev.outcome === 'done' ? 'tftp.done' : `tftp.${ev.outcome}`;
       if (ev.reason?.startsWith('aborted_after_oack')) return; // UEFI's tsize probe, not a boot step
-      const data = { file: ev.file, bytes: ev.bytes, blksize: ev.blksize, windowsize: ev.windowsize, ...(ev.reason ? { reason: ev.reason } : {}) };
+      const data = {
+        file: ev.file,
+        bytes: ev.bytes,
+        blksize: ev.blksize,
+        windowsize: ev.windowsize,
+        ...(ev.reason ? { reason: ev.reason } : {}),
+      };
       provisioner.stepByAddress(ev.peer.address, type, data, ev.ms);
     },
     describePeer: (peer) => {
@@ -33,5 +39,5 @@ export async function startTftp(
       return mac ? { mac } : {};
     },
   });
-  return () => server.close();
+  return { server, close: () => server.close() };
 }

@@ -143,3 +143,16 @@ test('registerApi works on an app that already has routes and leaves their valid
   assert.deepEqual(r.json(), { a: 5, b: 1 }, "the app's own Ajv still coerces");
   await app.close();
 });
+
+test('changes are logged for the audit trail, reads are not', async () => {
+  const log = recordingLogger();
+  const { app, auth } = await testApi({ logger: log });
+  await app.inject({ url: '/api/v1/rules', headers: auth });
+  await app.inject({ method: 'DELETE', url: '/api/v1/rules/rack1-workers', headers: auth });
+  const changes = log.records.filter((r) => r['event'] === 'api.change');
+  assert.deepEqual(
+    changes.map((r) => [r['method'], r['url'], r['status']]),
+    [['DELETE', '/api/v1/rules/rack1-workers', 204]],
+  );
+  await app.close();
+});

@@ -50,6 +50,18 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
           .send(errorBody('NOT_FOUND', `no API route ${req.method} ${req.url}`, 'see /api/v1/openapi.json'));
       });
       api.addHook('onRequest', async (req) => authenticate(req, opts.token));
+      // an audit trail of operator changes; reads are too frequent to be worth a line each
+      api.addHook('onResponse', async (req, reply) => {
+        if (req.method === 'GET' || req.method === 'HEAD') return;
+        const fields = {
+          event: 'api.change',
+          method: req.method,
+          url: req.url,
+          status: reply.statusCode,
+          peer: req.ip,
+        };
+        opts.logger.info(fields, 'api change');
+      });
       await api.register(swagger, { openapi: openapiInfo() });
 
       // Open on purpose: the document holds no data, and generators/linters fetch it untokened.

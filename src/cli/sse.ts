@@ -15,9 +15,11 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
   let msg: { id?: string; event?: string; data: string[] } = { data: [] };
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
     buffer += decoder.decode(chunk, { stream: true });
-    // a line ends at CRLF, LF or CR; keep a trailing partial line for the next chunk
-    const lines = buffer.split(/\r\n|\n|\r/);
-    buffer = lines.pop() ?? '';
+    // a line ends at CRLF, LF or CR; keep a trailing partial line for the next chunk, and a
+    // trailing CR too: its LF may open the next chunk, and CR LF is one line end, not two
+    const cut = buffer.endsWith('\r') ? buffer.length - 1 : buffer.length;
+    const lines = buffer.slice(0, cut).split(/\r\n|\n|\r/);
+    buffer = (lines.pop() ?? '') + buffer.slice(cut);
     for (const line of lines) {
       if (line === '') {
         if (msg.data.length > 0) {

@@ -27,7 +27,10 @@ export function parseReport(body: unknown): FirstBootReport {
   const detail = s(o.detail);
   if (detail) r.detail = detail;
   const files = Array.isArray(o.files) ? o.files : typeof o.files === 'string' ? o.files.split(/[\s,]+/) : [];
-  const kept = files.map(s).filter((f): f is string => f !== undefined).slice(0, MAX_FILES);
+  const kept = files
+    .map(s)
+    .filter((f): f is string => f !== undefined)
+    .slice(0, MAX_FILES);
   if (kept.length > 0) r.files = kept;
   return r;
 }

@@ -11,6 +11,8 @@ import { parseReport } from './report.ts';
 export interface HttpOptions {
   provisioner: Provisioner;
   logger: Logger;
+  /** Hooks and routes of other modules (metrics, operator API), added before these routes. */
+  extensions?: readonly ((app: FastifyInstance) => void)[];
 }
 
 const IPXE_TYPE = 'text/plain; charset=utf-8';
@@ -19,6 +21,7 @@ const peer = (req: FastifyRequest) => req.ip.replace(/^::ffff:/, '');
 export function buildHttp(o: HttpOptions): FastifyInstance {
   const app = Fastify({ logger: false, return503OnClosing: true, bodyLimit: 1 << 20 });
   const p = o.provisioner;
+  for (const extend of o.extensions ?? []) extend(app);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
     done(null, Object.fromEntries(new URLSearchParams(String(body)))),
   );
@@ -34,11 +37,22 @@ export function buildHttp(o: HttpOptions): FastifyInstance {
     const result = p.machineScript(facts, peer(req));
     if (!result) {
       o.logger.debug({ event: 'http.bad_request', path: '/ipxe', peer: peer(req) }, 'no valid mac');
-      return reply.code(400).type(IPXE_TYPE).send('#!ipxe\necho metalseed: /ipxe needs ?mac=52:54:00:00:00:01\nexit 1\n');
+      return reply
+        .code(400)
+        .type(IPXE_TYPE)
+        .send('#!ipxe\necho metalseed: /ipxe needs ?mac=52:54:00:00:00:01\nexit 1\n');
     }
     const m = result.machine;
     o.logger.info(
-      { event: 'http.ipxe', mac: parseMac(facts.mac ?? ''), id: m.id, role: m.role, profile: result.profile, platform: facts.platform, peer: peer(req) },
+      {
+        event: 'http.ipxe',
+        mac: parseMac(facts.mac ?? ''),
+        id: m.id,
+        role: m.role,
+        profile: result.profile,
+        platform: facts.platform,
+        peer: peer(req),
+      },
       'http.ipxe',
     );
     return reply.type(IPXE_TYPE).header('cache-control', 'no-store').send(result.script);
@@ -46,27 +60,42 @@ export function buildHttp(o: HttpOptions): FastifyInstance {
 
   app.get('/ignition', async (req, reply) => {
     const mac = parseMac((req.query as Record<string, string | undefined>).mac ?? '');
-    if (!mac) return reply.code(400).send({ error: { code: 'INVALID_INPUT', message: '/ignition needs ?mac=' } });
+    if (!mac)
+      return reply.code(400).send({ error: { code: 'INVALID_INPUT', message: '/ignition needs ?mac=' } });
     p.observe(peer(req), mac);
     const m = p.machineFor({ mac, address: peer(req) });
     const config = p.renderConfigFor(m);
     if (!config) {
       p.timeline.record(m, 'http.ignition_refused', { reason: 'pending approval' }, { mac });
-      return reply.code(403).send({ error: { code: 'ACCESS_DENIED', message: `${m.hostname} is waiting for approval` } });
+      return reply
+        .code(403)
+        .send({ error: { code: 'ACCESS_DENIED', message: `${m.hostname} is waiting for approval` } });
     }
-    p.timeline.record(m, 'http.ignition', { bytes: config.body.length, profile: p.profileOf(m).name }, { mac });
-    o.logger.info({ event: 'http.ignition', mac, id: m.id, bytes: config.body.length, peer: peer(req) }, 'http.ignition');
+    p.timeline.record(
+      m,
+      'http.ignition',
+      { bytes: config.body.length, profile: p.profileOf(m).name },
+      { mac },
+    );
+    o.logger.info(
+      { event: 'http.ignition', mac, id: m.id, bytes: config.body.length, peer: peer(req) },
+      'http.ignition',
+    );
     return reply.type(config.contentType).header('cache-control', 'no-store').send(config.body);
   });
 
   app.post('/report', async (req, reply) => {
     const mac = parseMac((req.query as Record<string, string | undefined>).mac ?? '');
-    if (!mac) return reply.code(400).send({ error: { code: 'INVALID_INPUT', message: '/report needs ?mac=' } });
+    if (!mac)
+      return reply.code(400).send({ error: { code: 'INVALID_INPUT', message: '/report needs ?mac=' } });
     const report = parseReport(req.body);
     const m = p.machineFor({ mac, address: report.address ?? peer(req) });
     const type = report.result === 'failed' ? 'report.failed' : 'report';
     p.timeline.record(m, type, { ...report, peer: peer(req) }, { mac });
-    o.logger.info({ event: `http.${type}`, mac, id: m.id, result: report.result, peer: peer(req) }, 'first-boot report');
+    o.logger.info(
+      { event: `http.${type}`, mac, id: m.id, result: report.result, peer: peer(req) },
+      'first-boot report',
+    );
     return reply.code(204).send();
   });
 

@@ -1,8 +1,15 @@
+export {
+  checkAmbiguity,
+  type MatchFacts,
+  type Resolved,
+  resolve,
+  selectRule,
+  validateRule,
+} from './rules.ts';
+export type { InventoryService, MachinePatch, Preview } from './service.ts';
+export type { EventQuery, MachineKeys, Store } from './store.ts';
 export { MemoryStore } from './store-memory.ts';
 export { openSqliteStore, SqliteStore } from './store-sqlite.ts';
-export type { EventQuery, MachineKeys, Store } from './store.ts';
-export { checkAmbiguity, type MatchFacts, type Resolved, resolve, selectRule, validateRule } from './rules.ts';
-export type { InventoryService, MachinePatch, Preview } from './service.ts';
 export {
   MACHINE_STATES,
   type Machine,

@@ -9,7 +9,14 @@ import type { Mac } from '../lib/net.ts';
  * → booting (iPXE script served) → configured (config served) → provisioned (first-boot report)
  * → joined (Kubernetes Node Ready, issue 4). `pending` waits for approval (defaultRole: none).
  */
-export const MACHINE_STATES = ['pending', 'discovered', 'booting', 'configured', 'provisioned', 'joined'] as const;
+export const MACHINE_STATES = [
+  'pending',
+  'discovered',
+  'booting',
+  'configured',
+  'provisioned',
+  'joined',
+] as const;
 export type MachineState = (typeof MACHINE_STATES)[number];
 
 export interface Machine {
@@ -92,5 +99,7 @@ export interface ProfileSpec {
   args: string[];
   efiBinary: 'ipxe' | 'snponly';
   /** Config rendered at /ignition: the built-in generator by role, or a template. */
-  config: { kind: 'ignition-role' } | { kind: 'template'; format: 'ignition' | 'cloud-config' | 'plain'; template: string };
+  config:
+    | { kind: 'ignition-role' }
+    | { kind: 'template'; format: 'ignition' | 'cloud-config' | 'plain'; template: string };
 }

@@ -23,12 +23,21 @@ export function matchFactsOf(m: Machine): MatchFacts {
   return f;
 }
 
-export function assign(m: Machine, rules: readonly Rule[], config: Config, entry?: MachineConfig): Assignment {
+export function assign(
+  m: Machine,
+  rules: readonly Rule[],
+  config: Config,
+  entry?: MachineConfig,
+): Assignment {
   const r = resolve(rules, matchFactsOf(m));
   const pinned = new Set(m.pinned ?? []);
   const role = pinned.has('role') ? m.role : (entry?.role ?? r?.role ?? config.defaultRole);
   const profile = pinned.has('profile') ? m.profile : (entry?.profile ?? r?.profile);
-  const out: Assignment = { role, labels: { ...(r?.labels ?? {}), ...m.labels }, rule: r?.matched[0] ?? null };
+  const out: Assignment = {
+    role,
+    labels: { ...(r?.labels ?? {}), ...m.labels },
+    rule: r?.matched[0] ?? null,
+  };
   if (profile !== undefined) out.profile = profile;
   return out;
 }

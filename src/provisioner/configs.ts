@@ -5,7 +5,7 @@
  */
 import { type IgnitionUnit, renderIgnition } from '../cluster/index.ts';
 import type { Machine, ProfileSpec } from '../inventory/types.ts';
-import { type TemplateVars, render } from './template.ts';
+import { render, type TemplateVars } from './template.ts';
 
 export interface RenderedConfig {
   contentType: string;
@@ -27,7 +27,7 @@ function reportScript(reportUrl: string): string {
     '#!/bin/sh',
     '# Written by metalseed: tells the seed that this machine booted its config.',
     'set -u',
-    "addr=$(ip -4 -o addr show scope global 2>/dev/null | awk '{ split($4, a, \"/\"); print a[1]; exit }')",
+    'addr=$(ip -4 -o addr show scope global 2>/dev/null | awk \'{ split($4, a, "/"); print a[1]; exit }\')',
     'body=$(printf \'{"hostname":"%s","address":"%s","result":"ok"}\' "$(hostname)" "${addr:-}")',
     `exec curl -fsS --retry 30 --retry-delay 2 --retry-all-errors -H 'Content-Type: application/json' --data-binary "$body" '${reportUrl}'`,
     '',
@@ -58,7 +58,8 @@ export function renderConfig(i: ConfigInputs): RenderedConfig {
   const c = i.profile.config;
   if (c.kind === 'template') {
     const body = render(c.template, i.vars, `profiles.${i.profile.name}.config`);
-    const type = c.format === 'ignition' ? 'application/vnd.coreos.ignition+json' : 'text/plain; charset=utf-8';
+    const type =
+      c.format === 'ignition' ? 'application/vnd.coreos.ignition+json' : 'text/plain; charset=utf-8';
     return { contentType: type, body };
   }
   const body = renderIgnition({

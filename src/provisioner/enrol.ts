@@ -26,8 +26,12 @@ export interface EnrolContext {
 export function enrol(facts: MachineFacts, ctx: EnrolContext): { machine: Machine; created: boolean } {
   const uuid = usableId(facts.uuid);
   const serial = usableId(facts.serial);
-  const known = ctx.registry.find({ macs: [facts.mac], ...(uuid ? { uuid } : {}), ...(serial ? { serial } : {}) });
-  if (!known) return { machine: ctx.registry.put(create(facts, uuid, serial, ctx)), created: true };
+  const known = ctx.registry.find({
+    macs: [facts.mac],
+    ...(uuid ? { uuid } : {}),
+    ...(serial ? { serial } : {}),
+  });
+  if (!known) return { machine: ctx.registry.put(newMachine(facts, ctx)), created: true };
   const next = merge(known, facts, uuid, serial, ctx);
   if (!next) return { machine: known, created: false };
   return { machine: ctx.registry.put(next), created: false };
@@ -37,7 +41,10 @@ function configEntry(config: Config, facts: MachineFacts): MachineConfig | undef
   return config.machines.find((m) => m.mac === facts.mac);
 }
 
-function create(facts: MachineFacts, uuid: string | undefined, serial: string | undefined, ctx: EnrolContext): Machine {
+/** The machine these facts would enrol as (not registered: preview uses it as is). */
+export function newMachine(facts: MachineFacts, ctx: Omit<EnrolContext, 'registry'>): Machine {
+  const uuid = usableId(facts.uuid);
+  const serial = usableId(facts.serial);
   const id = machineId({ mac: facts.mac, ...(uuid ? { uuid } : {}), ...(serial ? { serial } : {}) });
   const now = ctx.now.toISOString();
   const entry = configEntry(ctx.config, facts);
@@ -58,9 +65,12 @@ function create(facts: MachineFacts, uuid: string | undefined, serial: string | 
   if (serial) m.serial = serial;
   if (facts.firmware) m.firmware = facts.firmware;
   if (facts.arch) m.arch = facts.arch;
-  const pinned = [...(entry?.role ? (['role'] as const) : []), ...(entry?.profile ? (['profile'] as const) : [])];
-  if (pinned.length > 0) m.pinned = pinned;
   const a = assign(m, ctx.rules, ctx.config, entry);
+  const pinned = [
+    ...(entry?.role ? (['role'] as const) : []),
+    ...(entry?.profile ? (['profile'] as const) : []),
+  ];
+  if (pinned.length > 0) m.pinned = pinned;
   m.role = a.role;
   if (a.profile !== undefined) m.profile = a.profile;
   if (a.role === PENDING_ROLE) m.state = 'pending';
@@ -89,7 +99,10 @@ function merge(
   if (facts.firmware) next.firmware = facts.firmware;
   if (facts.arch) next.arch = facts.arch;
   if (facts.address && next.addresses[0] !== facts.address) {
-    next.addresses = [facts.address, ...next.addresses.filter((a) => a !== facts.address)].slice(0, MAX_ADDRESSES);
+    next.addresses = [facts.address, ...next.addresses.filter((a) => a !== facts.address)].slice(
+      0,
+      MAX_ADDRESSES,
+    );
   }
   const changed = JSON.stringify({ ...next, lastSeen: '' }) !== JSON.stringify({ ...m, lastSeen: '' });
   const stale = ctx.now.getTime() - Date.parse(m.lastSeen) > LAST_SEEN_PERSIST_MS;

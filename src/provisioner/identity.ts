@@ -31,6 +31,10 @@ export function machineId(first: { mac?: Mac; uuid?: string; serial?: string }):
 
 /** "worker-3f2a1c": the role plus the id's first six hex digits; stable and unique enough. */
 export function generatedHostname(role: string, id: string): string {
-  const base = role.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '') || 'machine';
+  const base =
+    role
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .replace(/^-+|-+$/g, '') || 'machine';
   return `${base.slice(0, 40)}-${id.slice(2, 8)}`;
 }

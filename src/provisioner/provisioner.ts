@@ -6,11 +6,11 @@
  */
 import {
   type BootTarget,
-  type FirmwareFacts,
   bootScript,
   chooseTarget,
   detectFirmware,
   dhcpBootParams,
+  type FirmwareFacts,
   kernelScript,
   waitScript,
 } from '../boot/index.ts';
@@ -19,9 +19,9 @@ import type { BootParams, BootQuery, DhcpEvent } from '../dhcp/index.ts';
 import type { Store } from '../inventory/store.ts';
 import type { Machine, ProfileSpec, Rule } from '../inventory/types.ts';
 import type { Logger } from '../lib/log.ts';
-import { type Mac, ipToString, parseMac } from '../lib/net.ts';
+import { ipToString, type Mac, parseMac } from '../lib/net.ts';
 import { type RenderedConfig, renderConfig } from './configs.ts';
-import { PENDING_ROLE, enrol } from './enrol.ts';
+import { enrol, PENDING_ROLE } from './enrol.ts';
 import type { MachineFacts } from './facts.ts';
 import { resolveProfile } from './profiles.ts';
 import { Registry } from './registry.ts';
@@ -90,7 +90,12 @@ export class Provisioner {
 
   /** Facts → the machine, enrolled or updated. */
   machineFor(facts: MachineFacts): Machine {
-    return enrol(facts, { config: this.o.config, rules: this.rules, registry: this.registry, now: this.now() }).machine;
+    return enrol(facts, {
+      config: this.o.config,
+      rules: this.rules,
+      registry: this.registry,
+      now: this.now(),
+    }).machine;
   }
 
   profileOf(m: Machine): ProfileSpec {
@@ -113,7 +118,11 @@ export class Provisioner {
       if (t0 !== undefined) durationMs = this.now().getTime() - t0;
     }
     const netbootStart = e.event === 'dhcp.discover' && !!fw && (fw.pxe || fw.ipxe);
-    this.timeline.record(m, e.event, data, { mac: e.mac, netbootStart, ...(durationMs !== undefined ? { durationMs } : {}) });
+    this.timeline.record(m, e.event, data, {
+      mac: e.mac,
+      netbootStart,
+      ...(durationMs !== undefined ? { durationMs } : {}),
+    });
   };
 
   /** The DHCP server's boot hook. */
@@ -159,7 +168,12 @@ export class Provisioner {
   }
 
   /** A machine-less step reported by address (TFTP transfer, /boot.ipxe). */
-  stepByAddress(ip: string, type: string, data: Record<string, unknown>, durationMs?: number): Mac | undefined {
+  stepByAddress(
+    ip: string,
+    type: string,
+    data: Record<string, unknown>,
+    durationMs?: number,
+  ): Mac | undefined {
     const mac = this.macOf(ip);
     if (!mac) return undefined;
     const m = this.machineFor({ mac, address: ip.replace(/^::ffff:/, '') });
@@ -186,13 +200,22 @@ export class Provisioner {
       hardware,
     });
     const result = this.renderScript(m);
-    this.timeline.record(m, 'http.ipxe', { profile: result.profile, ...hardware, ...pick(facts, ['buildarch', 'platform', 'chip']) }, { mac });
+    this.timeline.record(
+      m,
+      'http.ipxe',
+      { profile: result.profile, ...hardware, ...pick(facts, ['buildarch', 'platform', 'chip']) },
+      { mac },
+    );
     return result;
   }
 
   renderScript(m: Machine): ScriptResult {
     if (m.state === 'pending' || m.role === PENDING_ROLE) {
-      return { machine: m, profile: '', script: waitScript(`${m.hostname} (${m.macs[0]}) is waiting for approval`, this.seedUrl) };
+      return {
+        machine: m,
+        profile: '',
+        script: waitScript(`${m.hostname} (${m.macs[0]}) is waiting for approval`, this.seedUrl),
+      };
     }
     const profile = this.profileOf(m);
     const vars = this.varsOf(m, profile);

@@ -101,7 +101,9 @@ export class Registry {
       }
     };
     const p = run()
-      .catch((err: Error) => this.logger.error({ event: 'store.write_failed', id, err: err.message }, 'store write failed'))
+      .catch((err: Error) =>
+        this.logger.error({ event: 'store.write_failed', id, err: err.message }, 'store write failed'),
+      )
       .finally(() => this.writing.delete(id));
     this.writing.set(id, p);
   }
@@ -109,7 +111,10 @@ export class Registry {
   /** A conflicting write (another seed, or an identifier clash): the store's copy wins. */
   private async reload(id: string): Promise<void> {
     const m = await this.store.getMachine(id);
-    this.logger.warn({ event: 'store.conflict', id, kept: m ? 'store' : 'none' }, 'machine changed elsewhere');
+    this.logger.warn(
+      { event: 'store.conflict', id, kept: m ? 'store' : 'none' },
+      'machine changed elsewhere',
+    );
     const old = this.byId.get(id);
     if (old) for (const k of keysOf(old)) this.byKey.delete(k);
     this.byId.delete(id);

@@ -35,14 +35,22 @@ export class Timeline {
     const m = this.registry.get(machine.id) ?? machine;
     const state = nextState(m.state, type, o.netbootStart ?? false);
     if (state !== m.state) this.registry.put({ ...m, state });
-    const e = { machineId: m.id, time: this.now().toISOString(), type, data, ...(o.mac ? { mac: o.mac } : {}) };
+    const e = {
+      machineId: m.id,
+      time: this.now().toISOString(),
+      type,
+      data,
+      ...(o.mac ? { mac: o.mac } : {}),
+    };
     if (o.durationMs !== undefined) Object.assign(e, { durationMs: Math.round(o.durationMs) });
     this.queue = this.queue
       .then(() => this.store.appendEvent(e, TIMELINE_KEEP))
       .then((stored) => {
         for (const l of this.listeners) l(stored);
       })
-      .catch((err: Error) => this.logger.error({ event: 'store.event_failed', err: err.message }, 'timeline write failed'));
+      .catch((err: Error) =>
+        this.logger.error({ event: 'store.event_failed', err: err.message }, 'timeline write failed'),
+      );
   }
 
   subscribe(listener: (e: TimelineEvent) => void): () => void {
