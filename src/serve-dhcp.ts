@@ -73,7 +73,12 @@ export async function startDhcp(
       logger,
       onEvent: provisioner.onDhcpEvent,
     });
-    return { server, close: () => closers.reverse().forEach((c) => c()) };
+    return {
+      server,
+      close: () => {
+        for (const c of closers.reverse()) c();
+      },
+    };
   } catch (err) {
     for (const c of closers.reverse()) c();
     throw err;

@@ -21,14 +21,14 @@ test('GET /rules and /profiles list them', async () => {
 
 test('PUT /rules/:name stores the rule under the path name, MACs canonical', async () => {
   const r = await call('PUT', '/rules/lab', {
-    match: { mac: ['52-54-00-AA-00-01'], arch: ['x86_64'] },
+    match: { mac: ['52-54-00-AA-00-01'], arch: ['EFI_BC'] },
     set: { role: 'worker' },
     priority: 5,
   });
   assert.equal(r.statusCode, 200);
   const want = {
     name: 'lab',
-    match: { mac: ['52:54:00:aa:00:01'], arch: ['x86_64'] },
+    match: { mac: ['52:54:00:aa:00:01'], arch: ['EFI_BC'] },
     set: { role: 'worker' },
     priority: 5,
   };
@@ -105,12 +105,12 @@ test('DELETE /profiles/:name is 204, then 404', async () => {
 });
 
 test('GET /preview passes canonical MAC, uuid and arch through; needs a valid mac', async () => {
-  const r = await call('GET', '/preview?mac=52-54-00-00-00-02&arch=x86_64');
+  const r = await call('GET', '/preview?mac=52-54-00-00-00-02&arch=EFI_BC');
   assert.equal(r.statusCode, 200);
   const p = r.json();
   assert.equal(p.machine.id, 'm-00000000000b');
   assert.equal(p.rule, 'rack1-workers');
-  assert.match(p.ipxe, /mac 52:54:00:00:00:02 arch x86_64/);
+  assert.match(p.ipxe, /mac 52:54:00:00:00:02 arch EFI_BC/);
   assert.equal(p.config.contentType, 'application/json');
   const unknown = await call('GET', '/preview?mac=52:54:00:99:99:99');
   assert.equal(unknown.json().machine, null);

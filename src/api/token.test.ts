@@ -2,12 +2,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { MetalseedError } from '../lib/errors.ts';
 import { loadOrCreateToken, TOKEN_FILE, tokenCheck } from './token.ts';
 
+const made: string[] = [];
+after(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'metalseed-token-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'metalseed-token-'));
+  made.push(dir);
+  return dir;
 }
 
 test('first start writes a 0600 base64url token of 32 bytes; later starts read the same one', () => {

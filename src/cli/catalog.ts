@@ -136,7 +136,10 @@ export function previewCommand(): Command {
     .description('what a machine with this MAC would boot, without recording anything')
     .requiredOption('--mac <mac>', 'MAC address')
     .option('--uuid <uuid>', 'SMBIOS UUID')
-    .option('--arch <arch>', 'client architecture (option 93 name, e.g. x86_64 or efi-x64)')
+    .option(
+      '--arch <arch>',
+      'client architecture, as its DHCP option 93 name (X86_BIOS, EFI_BC, EFI_ARM64 ...)',
+    )
     .action(async (o: { mac: string; uuid?: string; arch?: string }, c: Command) => {
       const { api, output } = context(c);
       const q = new URLSearchParams({

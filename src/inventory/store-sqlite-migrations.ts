@@ -31,11 +31,11 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX machine_ids_by_machine ON machine_ids (machine_id);
 
-  --: a seq is never reused, even after the newest events are deleted, so a
+  -- AUTOINCREMENT: a seq is never reused, even after the newest events are deleted, so a
   -- live-stream client resuming from afterSeq never skips a later event.
   -- No foreign key to machines: an event may be recorded before its machine is enrolled.
   CREATE TABLE events (
-    seq INTEGER PRIMARY KEY,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     machine_id TEXT NOT NULL,
     body TEXT NOT NULL
   ) STRICT;

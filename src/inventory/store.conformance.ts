@@ -316,7 +316,8 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>)
         assert.deepEqual(await r.listProfiles(), [profile('p')]);
         assert.equal(await r.getMeta('k'), 'v');
         // A live-stream client holding `last.seq` must never miss a later event: no seq reuse.
-        assert.ok((await r.appendEvent(event(a.id), 10)).seq > last.seq);
+        const next = await r.appendEvent(event(a.id), 10);
+        assert.ok(next.seq > last.seq, `seq ${next.seq} after reopen must exceed ${last.seq}`);
         assert.equal((await r.putMachine(a, a.version))?.version, 2);
       }),
     );

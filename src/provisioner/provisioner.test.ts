@@ -24,7 +24,10 @@ async function setup(yaml = '') {
     store,
     tftpExists: () => true,
     logger: silentLogger,
-    now: () => new Date((t += 10)),
+    now: () => {
+      t += 10;
+      return new Date(t);
+    },
   });
   return { p, store, svc: new ProvisionerService(p) };
 }

@@ -32,7 +32,10 @@ before(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'metalseed-cli-'));
   fs.writeFileSync(path.join(dataDir, 'api-token'), `${TEST_TOKEN}\n`, { mode: 0o600 });
 });
-after(() => close());
+after(async () => {
+  await close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
 
 interface Run {
   code: number;
@@ -102,7 +105,7 @@ describe('read commands, every output format', () => {
       ok('rules', 'list', '-o', 'yaml'),
       ok('profiles', 'list'),
       ok('profiles', 'list', '-o', 'json'),
-      ok('preview', '--mac', '52:54:00:00:00:02', '--arch', 'x86_64'),
+      ok('preview', '--mac', '52:54:00:00:00:02', '--arch', 'EFI_BC'),
       ok('preview', '--mac', '52:54:00:00:00:09', '-o', 'json'),
       ok('preview', '--mac', '52:54:00:00:00:02', '-o', 'yaml'),
     ]);
@@ -160,7 +163,7 @@ describe('write commands', () => {
   it('rules apply a YAML list and a JSON rule, then delete', async () => {
     const yamlFile = writeTemp(
       'rules.yaml',
-      '- name: lab-arm\n  match: { arch: [arm64] }\n  set: { role: worker }\n---\nname: lab-cp\nmatch: { mac: [52-54-00-00-00-01] }\nset: { role: controller }\n',
+      '- name: lab-arm\n  match: { arch: [EFI_ARM64] }\n  set: { role: worker }\n---\nname: lab-cp\nmatch: { mac: [52-54-00-00-00-01] }\nset: { role: controller }\n',
     );
     assert.equal(await ok('rules', 'apply', yamlFile), 'rule lab-arm applied\nrule lab-cp applied\n');
     assert.deepEqual(service.rules.find((r) => r.name === 'lab-cp')?.match, { mac: ['52:54:00:00:00:01'] });
@@ -263,6 +266,7 @@ describe('errors: one line, the code, the exit status of the code table', () => 
   it('a missing token file is UNAUTHORIZED with a hint', async () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'metalseed-notoken-'));
     const r = await cli('machines', 'list', '--data-dir', empty);
+    fs.rmSync(empty, { recursive: true });
     assert.equal(r.code, ErrorCodes.UNAUTHORIZED.exit);
     assert.match(r.stderr, /no API token: .*api-token does not exist\n {2}hint: pass --token/);
   });
