@@ -6,7 +6,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
+import { loadOrCreateToken, registerApi } from './api/index.ts';
 import type { Config } from './config/index.ts';
 import { buildHttp } from './http/index.ts';
 import { openSqliteStore } from './inventory/index.ts';
@@ -17,7 +19,7 @@ import { native } from './lib/native.ts';
 import { ipToString, prefixToMask } from './lib/net.ts';
 import { createMetrics } from './metrics.ts';
 import { RaAdvertiser } from './ndp/index.ts';
-import { Provisioner } from './provisioner/index.ts';
+import { Provisioner, ProvisionerService } from './provisioner/index.ts';
 import { seedCatalog } from './seed-catalog.ts';
 import { type NetworkFacts, startDhcp } from './serve-dhcp.ts';
 import { startTftp } from './serve-tftp.ts';
@@ -109,7 +111,11 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
       ...(dhcp ? { dhcp: dhcp.server } : {}),
       ...(tftp ? { tftp: tftp.server } : {}),
     });
-    const http = buildHttp({ provisioner, logger, extensions: [metrics.attach] });
+    const { check } = loadOrCreateToken(config.dataDir);
+    const service = new ProvisionerService(provisioner);
+    const api = (app: FastifyInstance) =>
+      registerApi(app, { service, token: check, logger: logger.child({ component: 'api' }) });
+    const http = buildHttp({ provisioner, logger, extensions: [metrics.attach, api] });
     await http.listen({ port: config.http.port, host: config.http.address });
     closers.push(() => http.close());
 
