@@ -115,7 +115,8 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
     const service = new ProvisionerService(provisioner);
     const api = (app: FastifyInstance) =>
       registerApi(app, { service, token: check, logger: logger.child({ component: 'api' }) });
-    const http = buildHttp({ provisioner, logger, extensions: [metrics.attach, api] });
+    const assetsDir = path.join(config.dataDir, 'assets');
+    const http = buildHttp({ provisioner, logger, assetsDir, extensions: [metrics.attach, api] });
     await http.listen({ port: config.http.port, host: config.http.address });
     closers.push(() => http.close());
 

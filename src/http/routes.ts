@@ -6,11 +6,14 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from '../lib/log.ts';
 import { parseMac } from '../lib/net.ts';
 import type { Provisioner } from '../provisioner/index.ts';
+import { registerAssets } from './assets.ts';
 import { parseReport } from './report.ts';
 
 export interface HttpOptions {
   provisioner: Provisioner;
   logger: Logger;
+  /** `dataDir/assets`, served at /assets/. */
+  assetsDir?: string;
   /** Hooks and routes of other modules (metrics, operator API), added before these routes. */
   extensions?: readonly ((app: FastifyInstance) => void)[];
 }
@@ -22,6 +25,7 @@ export function buildHttp(o: HttpOptions): FastifyInstance {
   const app = Fastify({ logger: false, return503OnClosing: true, bodyLimit: 1 << 20 });
   const p = o.provisioner;
   for (const extend of o.extensions ?? []) extend(app);
+  if (o.assetsDir) registerAssets(app, o.assetsDir, p);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
     done(null, Object.fromEntries(new URLSearchParams(String(body)))),
   );

@@ -21,6 +21,7 @@ const PROVES: Record<string, MachineState> = {
   'tftp.done': 'booting',
   'http.boot_ipxe': 'booting',
   'http.ipxe': 'booting',
+  'http.asset': 'booting',
   'http.ignition': 'configured',
   report: 'provisioned',
   'report.failed': 'configured',
