@@ -2,8 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
-import type { InventoryService } from '../inventory/service.ts';
-import type { ProfileSpec, Rule as RuleT } from '../inventory/types.ts';
+import type { InventoryService, ProfileSpec, Rule as RuleT } from '../inventory/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
 import { parseMac } from '../lib/net.ts';
 import {

@@ -1,7 +1,7 @@
 /** The SSE stream over a real socket: fetch reads it as the CLI and dashboard will. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TimelineEvent } from '../inventory/types.ts';
+import type { TimelineEvent } from '../inventory/index.ts';
 import { formatEvent } from './events.ts';
 import { TEST_TOKEN, testApi } from './testing.ts';
 

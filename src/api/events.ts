@@ -8,8 +8,7 @@ import type { ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { InventoryService } from '../inventory/service.ts';
-import type { TimelineEvent } from '../inventory/types.ts';
+import type { InventoryService, TimelineEvent } from '../inventory/index.ts';
 import type { Logger } from '../lib/log.ts';
 import { responses } from './schemas.ts';
 

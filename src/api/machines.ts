@@ -2,8 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { InventoryService, MachinePatch as Patch } from '../inventory/service.ts';
-import type { Machine as MachineT } from '../inventory/types.ts';
+import type { InventoryService, Machine as MachineT, MachinePatch as Patch } from '../inventory/index.ts';
 import { parseMac } from '../lib/net.ts';
 import { notFound } from './errors.ts';
 import { IdParams, Machine, MachinePatch, noContent, responses, TimelineEvent } from './schemas.ts';

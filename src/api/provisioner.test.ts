@@ -5,12 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { parseConfigText } from '../config/index.ts';
-import { MemoryStore } from '../inventory/store-memory.ts';
+import { testProvisioner } from '../../test/helpers/provisioner.ts';
 import { silentLogger } from '../lib/log.ts';
-import { mustIPv4 } from '../lib/net.ts';
-import { Provisioner, ProvisionerService } from '../provisioner/index.ts';
-import { seedCatalog } from '../seed-catalog.ts';
+import { ProvisionerService } from '../provisioner/index.ts';
 import { registerApi } from './register.ts';
 import { TEST_TOKEN } from './testing.ts';
 import { tokenCheck } from './token.ts';
@@ -19,19 +16,9 @@ let app: FastifyInstance;
 const auth = { authorization: `Bearer ${TEST_TOKEN}` };
 
 before(async () => {
-  const store = new MemoryStore();
-  const config = parseConfigText(
+  const { p } = await testProvisioner(
     'machines:\n  - { mac: "52:54:00:00:00:01", role: controller, hostname: cp-01 }\n',
-    't.yaml',
   );
-  await seedCatalog(store, config);
-  const p = await Provisioner.create({
-    config,
-    advertise: mustIPv4('10.0.0.1'),
-    store,
-    tftpExists: () => true,
-    logger: silentLogger,
-  });
   app = Fastify({ logger: false });
   registerApi(app, {
     service: new ProvisionerService(p),

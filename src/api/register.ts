@@ -7,7 +7,7 @@
 import swagger from '@fastify/swagger';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { InventoryService } from '../inventory/service.ts';
+import type { InventoryService } from '../inventory/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { catalogRoutes } from './catalog.ts';

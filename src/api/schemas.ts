@@ -5,7 +5,7 @@
  * not dropped by the serializer.
  */
 import { type Static, Type } from 'typebox';
-import { MACHINE_STATES } from '../inventory/types.ts';
+import { MACHINE_STATES } from '../inventory/index.ts';
 
 /** Accepts the forms `parseMac` accepts (colons, dashes, bare hex); handlers canonicalise. */
 export const MAC_PATTERN = '^[0-9A-Fa-f]{2}([:-]?)[0-9A-Fa-f]{2}(\\1[0-9A-Fa-f]{2}){4}$';

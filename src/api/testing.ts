@@ -4,8 +4,15 @@
  * RULE_AMBIGUOUS for a rule whose selector equals another's, null labels removed.
  */
 import Fastify from 'fastify';
-import type { InventoryService, MachinePatch, Preview } from '../inventory/service.ts';
-import type { Machine, ProfileSpec, Rule, TimelineEvent } from '../inventory/types.ts';
+import type {
+  InventoryService,
+  Machine,
+  MachinePatch,
+  Preview,
+  ProfileSpec,
+  Rule,
+  TimelineEvent,
+} from '../inventory/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
 import { type Logger, silentLogger } from '../lib/log.ts';
 import { registerApi } from './register.ts';

@@ -2,8 +2,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { LineCounter, parseAllDocuments } from 'yaml';
-import type { Preview } from '../inventory/service.ts';
-import type { ProfileSpec, Rule } from '../inventory/types.ts';
+import type { Preview, ProfileSpec, Rule } from '../inventory/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
 import { type ApiClient, ApiError, context, withApiOptions } from './client.ts';
 import { byKeys, fields, pairs, print, table } from './output.ts';

@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { stringify } from 'yaml';
-import type { Machine, TimelineEvent } from '../inventory/types.ts';
+import type { Machine, TimelineEvent } from '../inventory/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
 import { type ApiClient, context, withApiOptions } from './client.ts';
 import { resolve } from './machines.ts';

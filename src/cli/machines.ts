@@ -1,7 +1,6 @@
 /** `metalseed machines list|show|approve|set|delete`. Every ID argument also accepts any REF. */
 import { Command } from 'commander';
-import type { MachinePatch } from '../inventory/service.ts';
-import type { Machine } from '../inventory/types.ts';
+import type { Machine, MachinePatch } from '../inventory/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
 import { type ApiClient, context, withApiOptions } from './client.ts';
 import { byKeys, fields, pairs, print, table } from './output.ts';

@@ -2,8 +2,9 @@
  * From a parsed YAML value to a validated `Config`. Every key has a default; a wrong value
  * throws a `ConfigError` with its key path (the loader adds file and line).
  */
-import { validateRule } from '../inventory/rules.ts';
-import type { Rule } from '../inventory/types.ts';
+
+import type { Rule } from '../inventory/index.ts';
+import { validateRule } from '../inventory/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
 import { parseIPv4 } from '../lib/net.ts';
 import * as d from './defaults.ts';

@@ -1,5 +1,5 @@
 /** The validated, defaulted configuration of a seed (see DESIGN.md "User-facing contract"). */
-import type { Rule } from '../inventory/types.ts';
+import type { Rule } from '../inventory/index.ts';
 import type { Mac } from '../lib/net.ts';
 
 export type DhcpModeSetting = 'authoritative' | 'proxy' | 'off';

@@ -4,8 +4,8 @@
  * beat rules, rules beat `defaultRole`.
  */
 import type { Config, MachineConfig } from '../config/index.ts';
-import { type MatchFacts, resolve } from '../inventory/rules.ts';
-import type { Machine, Rule } from '../inventory/types.ts';
+import type { Machine, Rule } from '../inventory/index.ts';
+import { type MatchFacts, resolve } from '../inventory/index.ts';
 
 export interface Assignment {
   role: string;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { assertGolden } from '../../test/helpers/golden.ts';
-import type { Machine } from '../inventory/types.ts';
+import type { Machine } from '../inventory/index.ts';
 import { renderConfig } from './configs.ts';
 import { BUILTIN_PROFILE } from './profiles.ts';
 

@@ -4,7 +4,7 @@
  * Kubernetes pieces. Profiles may instead name a template (raw Ignition, cloud-config, plain).
  */
 import { type IgnitionUnit, renderIgnition } from '../cluster/index.ts';
-import type { Machine, ProfileSpec } from '../inventory/types.ts';
+import type { Machine, ProfileSpec } from '../inventory/index.ts';
 import { render, type TemplateVars } from './template.ts';
 
 export interface RenderedConfig {

@@ -4,7 +4,7 @@
  * new one enrolled with what the config, rules and `defaultRole` say.
  */
 import type { Config, MachineConfig } from '../config/index.ts';
-import type { Machine, Rule } from '../inventory/types.ts';
+import type { Machine, Rule } from '../inventory/index.ts';
 import { assign } from './assign.ts';
 import type { MachineFacts } from './facts.ts';
 import { generatedHostname, machineId, usableId } from './identity.ts';

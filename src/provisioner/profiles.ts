@@ -4,7 +4,7 @@
  * the role's Ignition). Profiles come from the config file and from the API (stored).
  */
 import { defaults, type ProfileConfig } from '../config/index.ts';
-import type { ProfileSpec } from '../inventory/types.ts';
+import type { ProfileSpec } from '../inventory/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
 
 export const DEFAULT_PROFILE_NAME = 'default';

@@ -1,34 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clientPacket } from '../../test/helpers/dhcp-packets.ts';
-import { parseConfigText } from '../config/index.ts';
+import { testProvisioner } from '../../test/helpers/provisioner.ts';
 import type { DhcpEvent, MessageTypeName } from '../dhcp/index.ts';
-import { MemoryStore } from '../inventory/store-memory.ts';
-import { silentLogger } from '../lib/log.ts';
-import { mustIPv4 } from '../lib/net.ts';
-import { seedCatalog } from '../seed-catalog.ts';
-import { Provisioner } from './provisioner.ts';
+import type { Provisioner } from './provisioner.ts';
 import { ProvisionerService } from './service.ts';
 
 const MAC = '52:54:00:aa:00:01';
 const UUID = '8c5f0f6a-1111-2222-3333-444455556666';
 
 async function setup(yaml = '') {
-  const store = new MemoryStore();
-  const config = parseConfigText(yaml, 'test.yaml');
-  await seedCatalog(store, config);
-  let t = Date.parse('2026-11-28T10:00:00Z');
-  const p = await Provisioner.create({
-    config,
-    advertise: mustIPv4('10.0.0.1'),
-    store,
-    tftpExists: () => true,
-    logger: silentLogger,
-    now: () => {
-      t += 10;
-      return new Date(t);
-    },
-  });
+  const { p, store } = await testProvisioner(yaml);
   return { p, store, svc: new ProvisionerService(p) };
 }
 

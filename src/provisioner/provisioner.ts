@@ -16,8 +16,7 @@ import {
 } from '../boot/index.ts';
 import type { Config } from '../config/index.ts';
 import type { BootParams, BootQuery, DhcpEvent } from '../dhcp/index.ts';
-import type { Store } from '../inventory/store.ts';
-import type { Machine, ProfileSpec, Rule } from '../inventory/types.ts';
+import type { Machine, ProfileSpec, Rule, Store } from '../inventory/index.ts';
 import type { Logger } from '../lib/log.ts';
 import { ipToString, type Mac, parseMac } from '../lib/net.ts';
 import { type RenderedConfig, renderConfig } from './configs.ts';

@@ -4,8 +4,7 @@
  * the background, one write at a time per machine (compare-and-set on `version`), coalescing
  * changes that arrive while a write is in flight.
  */
-import type { MachineKeys, Store } from '../inventory/store.ts';
-import type { Machine } from '../inventory/types.ts';
+import type { Machine, MachineKeys, Store } from '../inventory/index.ts';
 import type { Logger } from '../lib/log.ts';
 
 const keysOf = (m: Pick<Machine, 'macs' | 'uuid' | 'serial'>): string[] => [

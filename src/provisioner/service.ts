@@ -4,9 +4,16 @@
  * profile changes are checked before they are stored.
  */
 
-import { checkAmbiguity, validateRule } from '../inventory/rules.ts';
-import type { InventoryService, MachinePatch, Preview } from '../inventory/service.ts';
-import type { Machine, ProfileSpec, Rule, TimelineEvent } from '../inventory/types.ts';
+import type {
+  InventoryService,
+  Machine,
+  MachinePatch,
+  Preview,
+  ProfileSpec,
+  Rule,
+  TimelineEvent,
+} from '../inventory/index.ts';
+import { checkAmbiguity, validateRule } from '../inventory/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
 import { parseMac } from '../lib/net.ts';
 import { assign } from './assign.ts';

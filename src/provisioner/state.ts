@@ -3,7 +3,7 @@
  * that firmware starting a new network boot begins a new round (a rebooted machine is
  * `discovered` again until it fetches its script).
  */
-import type { MachineState } from '../inventory/types.ts';
+import type { MachineState } from '../inventory/index.ts';
 
 const ORDER: Record<MachineState, number> = {
   pending: 0,

@@ -3,8 +3,7 @@
  * the store in arrival order (one queue, so sequence numbers follow real order), and live
  * subscribers (the API's event stream) get the stored event.
  */
-import type { Store } from '../inventory/store.ts';
-import type { Machine, TimelineEvent } from '../inventory/types.ts';
+import type { Machine, Store, TimelineEvent } from '../inventory/index.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Mac } from '../lib/net.ts';
 import type { Registry } from './registry.ts';
