@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ipToString } from '../lib/net.ts';
 import { ConfigError } from './errors.ts';
@@ -115,6 +118,23 @@ describe('config', () => {
       initrds: ['http://x/i'],
       args: ['a=1', 'b=2'],
       efiBinary: 'ipxe',
+      config: { kind: 'ignition-role' },
     });
+  });
+
+  it('reads profile templates inline or from a file next to the config', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-cfg-'));
+    fs.writeFileSync(path.join(dir, 'legacy.yaml'), '#cloud-config\nhostname: {{hostname}}\n');
+    const text =
+      'profiles:\n  legacy:\n    kernel: http://x/k\n    template: { format: cloud-config, file: legacy.yaml }\n';
+    const c = parseConfigText(text, path.join(dir, 'seed.yaml'));
+    assert.deepEqual(c.profiles.legacy?.config, {
+      kind: 'template',
+      format: 'cloud-config',
+      template: '#cloud-config\nhostname: {{hostname}}\n',
+    });
+    const e = fails('profiles:\n  x:\n    kernel: k\n    template: { file: nope.yaml }\n');
+    assert.match(e.toString(), /^seed\.yaml:4: profiles\.x\.template\.file: cannot read/);
+    fs.rmSync(dir, { recursive: true });
   });
 });

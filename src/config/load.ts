@@ -3,6 +3,7 @@
  * `ConfigError` with the file, the line and the key path.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { MetalseedError } from '../lib/errors.ts';
 import { ConfigError } from './errors.ts';
@@ -19,7 +20,11 @@ export function loadConfigFile(file: string): Config {
   return parseConfigText(text, file);
 }
 
-export function parseConfigText(text: string, source: string): Config {
+export function parseConfigText(
+  text: string,
+  source: string,
+  baseDir = path.dirname(path.resolve(source)),
+): Config {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
@@ -30,7 +35,7 @@ export function parseConfigText(text: string, source: string): Config {
     throw e;
   }
   try {
-    return parseConfig(doc.toJS({ maxAliasCount: 100 }), source);
+    return parseConfig(doc.toJS({ maxAliasCount: 100 }), source, baseDir);
   } catch (err) {
     if (err instanceof ConfigError) {
       err.file = source;

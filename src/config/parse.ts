@@ -3,6 +3,8 @@
  * throws a `ConfigError` with its key path (the loader adds file and line).
  */
 
+import fs from 'node:fs';
+import nodePath from 'node:path';
 import type { Rule } from '../inventory/index.ts';
 import { validateRule } from '../inventory/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
@@ -28,7 +30,8 @@ const TOP_KEYS = [
   'cluster',
 ] as const;
 
-export function parseConfig(raw: unknown, source: string): Config {
+/** `baseDir`: where relative paths in the config (profile template files) are resolved. */
+export function parseConfig(raw: unknown, source: string, baseDir = process.cwd()): Config {
   const top = f.obj(raw, []);
   f.knownKeys(top, [], TOP_KEYS);
   const http = f.obj(top.http, ['http']);
@@ -60,7 +63,7 @@ export function parseConfig(raw: unknown, source: string): Config {
     },
     machines: f.list(top.machines, ['machines']).map((m, i) => parseMachine(m, ['machines', i])),
     defaultRole: f.str(top.defaultRole, ['defaultRole'], d.DEFAULT_ROLE),
-    profiles: parseProfiles(top.profiles),
+    profiles: parseProfiles(top.profiles, baseDir),
     rules: f.list(top.rules, ['rules']).map((r, i) => parseRule(r, ['rules', i])),
     cluster: f.obj(top.cluster, ['cluster']),
   };
@@ -162,13 +165,13 @@ function checkMachines(machines: MachineConfig[]): void {
   });
 }
 
-function parseProfiles(v: unknown): Record<string, ProfileConfig> {
+function parseProfiles(v: unknown, baseDir: string): Record<string, ProfileConfig> {
   const o = f.obj(v, ['profiles']);
   const out: Record<string, ProfileConfig> = {};
   for (const [name, pv] of Object.entries(o)) {
     const p = ['profiles', name];
     const po = f.obj(pv, p);
-    f.knownKeys(po, p, ['kernel', 'initrd', 'initrds', 'args', 'efiBinary']);
+    f.knownKeys(po, p, ['kernel', 'initrd', 'initrds', 'args', 'efiBinary', 'template']);
     if (po.initrd !== undefined && po.initrds !== undefined) {
       throw new ConfigError([...p, 'initrd'], 'give either "initrd" or "initrds", not both');
     }
@@ -181,9 +184,30 @@ function parseProfiles(v: unknown): Record<string, ProfileConfig> {
       ),
       args: f.strings(po.args, [...p, 'args'], d.DEFAULT_PROFILE.args),
       efiBinary: f.oneOf(po.efiBinary, [...p, 'efiBinary'], ['ipxe', 'snponly'], d.DEFAULT_PROFILE.efiBinary),
+      config:
+        po.template === undefined
+          ? { kind: 'ignition-role' }
+          : parseTemplate(po.template, [...p, 'template'], baseDir),
     };
   }
   return out;
+}
+
+/** `template: { format: cloud-config, file: worker.yaml }` (or `text:` inline). */
+function parseTemplate(v: unknown, path: f.Path, baseDir: string): ProfileConfig['config'] {
+  const o = f.obj(v, path);
+  f.knownKeys(o, path, ['format', 'file', 'text']);
+  const format = f.oneOf(o.format, [...path, 'format'], ['ignition', 'cloud-config', 'plain'], 'ignition');
+  if ((o.file === undefined) === (o.text === undefined))
+    throw new ConfigError(path, 'give exactly one of "file" or "text"');
+  if (o.text !== undefined)
+    return { kind: 'template', format, template: f.str(o.text, [...path, 'text'], '') };
+  const file = nodePath.resolve(baseDir, f.str(o.file, [...path, 'file'], ''));
+  try {
+    return { kind: 'template', format, template: fs.readFileSync(file, 'utf8') };
+  } catch (err) {
+    throw new ConfigError([...path, 'file'], `cannot read ${file}: ${(err as Error).message}`);
+  }
 }
 
 /** Rules are validated by the inventory's validator; its message already names the field. */

@@ -11,6 +11,10 @@ export interface ProfileConfig {
   args: string[];
   /** UEFI x86-64 iPXE binary: `ipxe.efi` (own drivers) or `snponly.efi` (firmware's SNP driver). */
   efiBinary: 'ipxe' | 'snponly';
+  /** The config served at /ignition: the role's Ignition, or a template (text read at load). */
+  config:
+    | { kind: 'ignition-role' }
+    | { kind: 'template'; format: 'ignition' | 'cloud-config' | 'plain'; template: string };
 }
 
 export interface MachineConfig {

@@ -24,6 +24,7 @@ export const BUILTIN_PROFILE: ProfileSpec = profileFromConfig(DEFAULT_PROFILE_NA
   ...defaults.DEFAULT_PROFILE,
   initrds: [...defaults.DEFAULT_PROFILE.initrds],
   args: [...defaults.DEFAULT_PROFILE.args],
+  config: { kind: 'ignition-role' },
 });
 
 export function resolveProfile(
