@@ -93,6 +93,13 @@ describe('config', () => {
     ],
     ['bad advertise', 'advertise: 300.1.1.1\n', 1, 'advertise', /IPv4 address/],
     ['wrong shape', 'tftp: yes\n', 1, 'tftp', /expected a mapping/],
+    [
+      'bad rule selector',
+      'rules:\n  - name: a\n    set: { role: x }\n    match:\n      cidr: [10.0.0.0/33]\n',
+      5,
+      'rules[0].match.cidr[0]',
+      /is not a CIDR/,
+    ],
   ];
   for (const [what, text, line, path, problem] of cases) {
     it(`names file, line and key path: ${what}`, () => {

@@ -212,11 +212,16 @@ function parseTemplate(v: unknown, path: f.Path, baseDir: string): ProfileConfig
 
 /** Rules are validated by the inventory's validator; its message already names the field. */
 function parseRule(v: unknown, path: f.Path): Rule {
+  const at = `rules[${path[1]}]`;
   try {
-    return validateRule(v);
+    return validateRule(v, at);
   } catch (err) {
-    if (err instanceof MetalseedError) throw new ConfigError(path, err.message);
-    throw err;
+    if (!(err instanceof MetalseedError)) throw err;
+    // "rules[3].match.cidr[1]: problem" → key path ['rules', 3, 'match', 'cidr', 1], for the line
+    const m = /^rules\[\d+\]\.?([^:]*): ([\s\S]*)$/.exec(err.message);
+    if (!m) throw new ConfigError(path, err.message);
+    const sub = m[1]!.split(/\.|\[(\d+)\]/).filter((x) => x !== undefined && x !== '');
+    throw new ConfigError([...path, ...sub.map((x) => (/^\d+$/.test(x) ? Number(x) : x))], m[2]!);
   }
 }
 

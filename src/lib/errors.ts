@@ -15,6 +15,8 @@ export const ErrorCodes = {
   INTERFACE: { exit: 3, http: 500 },
   /** The seed cannot be reached (CLI) or is not ready: scripts retry on this exit status. */
   UNAVAILABLE: { exit: 7, http: 503 },
+  /** A downloaded or imported asset lacks, or fails, its signature or digest check. */
+  ASSET_UNVERIFIED: { exit: 8, http: 422 },
   INTERNAL: { exit: 1, http: 500 },
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;
