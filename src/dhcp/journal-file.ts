@@ -1,6 +1,7 @@
 /**
- * A lease journal in a JSON-lines file in `dataDir`: each change is appended and
- * fdatasync'd before the ACK is sent; the newest row for an address wins. On open the file is
+ * A lease journal in a JSON-lines file in `dataDir`: each change is appended, and `sync`
+ * (fdatasync) runs before the ACKs that depend on it are sent; the newest row for an address
+ * wins. On open the file is
  * compacted (written to a temporary file, synced, renamed) so it does not grow forever. A torn
  * last line from a crash is skipped and reported, never fatal.
  */
@@ -22,6 +23,7 @@ interface Row {
 
 export class FileJournal implements LeaseJournal {
   private fd: number | null = null;
+  dirty = false;
   constructor(
     readonly file: string,
     private readonly logger: Logger,
@@ -54,10 +56,17 @@ export class FileJournal implements LeaseJournal {
   put(lease: Lease): void {
     if (this.fd === null) this.fd = fs.openSync(this.file, 'a');
     fs.writeSync(this.fd, `${JSON.stringify(toRow(lease))}\n`);
+    this.dirty = true;
+  }
+
+  sync(): void {
+    if (!this.dirty || this.fd === null) return;
     fs.fdatasyncSync(this.fd);
+    this.dirty = false;
   }
 
   close(): void {
+    this.sync();
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
   }

@@ -91,7 +91,16 @@ export class Pool {
     return ip;
   }
 
-  /** Binds `ip` to `mac` durably (journal synced) for `seconds`; false when not available. */
+  /** Changes not yet on stable storage (see LeaseJournal); the server syncs before replying. */
+  get unsynced(): boolean {
+    return this.o.journal.dirty;
+  }
+
+  sync(): void {
+    this.o.journal.sync();
+  }
+
+  /** Binds `ip` to `mac` for `seconds` (durable after `sync`); false when not available. */
   bind(mac: Mac, ip: number, seconds: number, hostname?: string): boolean {
     if (!this.availableTo(mac, ip)) return false;
     const lease: Lease = { ip, mac, state: 'bound', expires: this.o.now() + seconds * 1000 };

@@ -195,3 +195,57 @@ describe('DHCP server, proxy mode', () => {
     assert.equal(ack.p.file, 'http://seed/boot.ipxe');
   });
 });
+
+describe('DHCP server, group commit', () => {
+  it('holds ACKs until one journal sync makes their leases durable, then sends them all', async () => {
+    const rows: string[] = [];
+    let syncs = 0;
+    const journal = {
+      dirty: false,
+      load: () => [],
+      put(l: { ip: number }) {
+        rows.push(ipToString(l.ip));
+        this.dirty = true;
+      },
+      sync() {
+        syncs++;
+        this.dirty = false;
+      },
+      close() {},
+    };
+    const socket = new FakeUdp(67);
+    const pool = new Pool({
+      start: ip('10.1.0.100'),
+      end: ip('10.1.0.199'),
+      reservations: new Map(),
+      journal,
+      now: Date.now,
+    });
+    new DhcpServer({
+      mode: 'authoritative',
+      serverId: SEED,
+      socket,
+      pool,
+      subnetMask: ip('255.255.255.0'),
+      leaseSeconds: 600,
+      boot: bootHook,
+      logger: silentLogger,
+    });
+    for (let i = 0; i < 10; i++) {
+      const mac = `52:54:00:cc:00:0${i}`;
+      socket.deliver(encode(clientPacket({ mac, type: 'REQUEST', requested: ip(`10.1.0.${110 + i}`) })), {
+        address: '0.0.0.0',
+        port: 68,
+      });
+    }
+    assert.equal(
+      socket.sent.length,
+      0,
+      `no ACK leaves before its lease is synced: ${socket.sent.map((s) => messageType(decode(s.bytes))).join(',')} rows ${rows.length}`,
+    );
+    assert.equal(rows.length, 10);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(syncs, 1, 'one sync for the whole burst');
+    assert.equal(socket.take().filter((s) => messageType(decode(s.bytes)) === 'ACK').length, 10);
+  });
+});

@@ -81,6 +81,7 @@ const MAX_HOPS = 16; // RFC 1542 section 4.1.1: relays discard beyond a configur
 
 export class DhcpServer {
   readonly stats: DhcpStats = { received: {}, sent: {}, dropped: {} };
+  private readonly outbox: { socket: UdpSocket; bytes: Uint8Array; to: Peer }[] = [];
   private readonly handler: ModeHandler;
 
   constructor(private readonly o: DhcpServerOptions) {
@@ -132,9 +133,41 @@ export class DhcpServer {
     const to = viaPxePort
       ? { address: from.address, port: from.port || PXE_PORT }
       : destination(req, reply, from);
-    socket.send(encode(reply), to.port, to.address);
+    const bytes = encode(reply);
+    if (this.o.pool?.unsynced || this.outbox.length > 0) this.defer(socket, bytes, to);
+    else socket.send(bytes, to.port, to.address);
     this.count(this.stats.sent, messageType(reply) ?? 'unknown');
     return reply;
+  }
+
+  /**
+   * Group commit: replies that depend on lease changes wait until the end of this event-loop
+   * turn, when one sync makes all changes durable; then they all leave (a crash before the
+   * sync loses only replies nobody received).
+   */
+  private defer(socket: UdpSocket, bytes: Uint8Array, to: Peer): void {
+    this.outbox.push({ socket, bytes, to });
+    if (this.outbox.length > 1) return;
+    setImmediate(() => {
+      const out = this.outbox.splice(0);
+      try {
+        this.o.pool?.sync();
+      } catch (err) {
+        this.o.logger.error(
+          { event: 'dhcp.sync_failed', err: (err as Error).message },
+          'lease journal sync failed; replies dropped',
+        );
+        return;
+      }
+      for (const r of out) r.socket.send(r.bytes, r.to.port, r.to.address);
+    });
+  }
+
+  /** Sends replies still waiting for a sync (tests and shutdown). */
+  flush(): void {
+    const out = this.outbox.splice(0);
+    this.o.pool?.sync();
+    for (const r of out) r.socket.send(r.bytes, r.to.port, r.to.address);
   }
 
   private emit(e: DhcpEvent): void {
