@@ -4,7 +4,8 @@
  * canonical, CIDRs with no host bits); facts are normalised here because they come from many
  * places (DHCP, HTTP, the store).
  */
-import { parseIPv4, parseMac, prefixToMask, sameSubnet } from '../lib/net.ts';
+import { type Cidr, cidrContains, parseCidr } from '../lib/cidr.ts';
+import { parseIPv4, parseMac } from '../lib/net.ts';
 import type { Rule, RuleMatch } from './types.ts';
 
 /** What a rule is matched against: a machine's identifiers and the facts its firmware reported. */
@@ -23,28 +24,6 @@ export interface MatchFacts {
   labels: Record<string, string>;
   hostname?: string;
   addresses: string[];
-}
-
-export interface Cidr {
-  base: number;
-  prefix: number;
-}
-
-const CIDR_RE = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/;
-
-/** IPv4 only, like the rest of lib/net.ts; host bits must be zero so every block has one spelling. */
-export function parseCidr(s: string): Cidr | null {
-  const m = CIDR_RE.exec(s);
-  if (!m) return null;
-  const base = parseIPv4(m[1]!);
-  const prefix = Number(m[2]);
-  if (base === null || prefix > 32) return null;
-  if ((base & ~prefixToMask(prefix)) >>> 0 !== 0) return null;
-  return { base, prefix };
-}
-
-export function cidrContains(c: Cidr, addr: number): boolean {
-  return sameSubnet(c.base, addr, prefixToMask(c.prefix));
 }
 
 /**

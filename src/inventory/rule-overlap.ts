@@ -10,8 +10,10 @@
  * machines; otherwise every pair of per-machine rules would be rejected. A machine whose NICs
  * appear in two tied rules still resolves deterministically (name order, see rules.ts).
  */
+
+import { type Cidr, cidrContains, parseCidr } from '../lib/cidr.ts';
 import { ipToString } from '../lib/net.ts';
-import { type Cidr, cidrContains, type MatchFacts, parseCidr } from './rule-match.ts';
+import type { MatchFacts } from './rule-match.ts';
 import type { RuleMatch } from './types.ts';
 
 /** A value allowed by both list selectors (absent = anything); null when they are disjoint. */

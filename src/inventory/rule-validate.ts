@@ -7,9 +7,9 @@
  */
 import type { FirmwareKind } from '../boot/firmware.ts';
 import { ClientArch, type ClientArchName, clientArchName } from '../dhcp/archtypes.ts';
+import { parseCidr } from '../lib/cidr.ts';
 import { MetalseedError } from '../lib/errors.ts';
 import { parseMac } from '../lib/net.ts';
-import { parseCidr } from './rule-match.ts';
 import type { Rule, RuleMatch, RuleSet } from './types.ts';
 
 /** Rule, role and profile names: DNS-label-like, so they are safe in URLs, file names and logs. */

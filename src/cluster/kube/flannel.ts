@@ -16,8 +16,8 @@ import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { cidrToString, parseCidr } from '../../lib/cidr.ts';
 import { MetalseedError } from '../../lib/errors.ts';
-import { cidrToString, parseCidr } from './cidr.ts';
 import { flannelDaemonSet } from './flannel-daemonset.ts';
 import { renderYamlDocuments } from './yaml.ts';
 

@@ -1,4 +1,4 @@
-export { type Cidr, parseCidr } from './cidr.ts';
+export { type Cidr, parseCidr } from '../../lib/cidr.ts';
 export {
   CLUSTER_KEYS,
   type ClusterSpec,

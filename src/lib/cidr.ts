@@ -1,8 +1,8 @@
 /**
- * IPv4 CIDR blocks for the cluster networks. Host bits must be zero, so each block has one
- * spelling (the same rule as inventory's rule CIDRs); kubeadm and flannel get that spelling.
+ * IPv4 CIDR blocks (RFC 4632). Host bits must be zero, so every block has one spelling: rule
+ * selectors, the cluster's pod and service networks, and what kubeadm and flannel are given.
  */
-import { ipToString, parseIPv4, prefixToMask } from '../../lib/net.ts';
+import { ipToString, parseIPv4, prefixToMask, sameSubnet } from './net.ts';
 
 export interface Cidr {
   /** Network address as an unsigned 32-bit integer. */
@@ -24,6 +24,10 @@ export function parseCidr(s: string): Cidr | null {
 
 export function cidrToString(c: Cidr): string {
   return `${ipToString(c.base)}/${c.prefix}`;
+}
+
+export function cidrContains(c: Cidr, addr: number): boolean {
+  return sameSubnet(c.base, addr, prefixToMask(c.prefix));
 }
 
 /** Two aligned blocks overlap exactly when one contains the other's network address. */
