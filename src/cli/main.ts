@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import { exitCode, MetalseedError } from '../lib/errors.ts';
+import { assetsCommand } from './assets.ts';
 import { previewCommand, profilesCommand, rulesCommand } from './catalog.ts';
 import { checkCommand } from './check.ts';
 import { ApiError } from './client.ts';
@@ -16,10 +17,12 @@ const program = new Command()
   .name('metalseed')
   .description('Seed of a bare-metal Kubernetes cluster: DHCP, TFTP, HTTP/iPXE and per-machine configs')
   .version('0.1.0')
+  .enablePositionalOptions() // so `assets fetch --version X` is the subcommand's, not the root's
   .showHelpAfterError();
 
 program.addCommand(serveCommand());
 program.addCommand(checkCommand());
+program.addCommand(assetsCommand());
 // operator commands: they talk to a running seed's API (--server), never to its data directly
 program.addCommand(machinesCommand());
 program.addCommand(rulesCommand());
