@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { loadOrCreateToken, registerApi } from './api/index.ts';
+import { openClusterPki } from './cluster/index.ts';
 import type { Config } from './config/index.ts';
 import { buildHttp } from './http/index.ts';
 import { openSqliteStore } from './inventory/index.ts';
@@ -89,6 +90,12 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
     const store = openSqliteStore(config.dataDir);
     closers.push(() => store.close());
     await seedCatalog(store, config);
+    const pki = await openClusterPki(config); // first start creates the cluster's CAs and token
+    if (pki.written.length > 0)
+      logger.info(
+        { event: 'cluster.init', created: pki.written, caCertHash: pki.pki.caCertHash },
+        'cluster state created',
+      );
     const ra = startRa(config, logger);
     if (ra) closers.push(() => ra.close());
     const provisioner = await Provisioner.create({

@@ -9,6 +9,7 @@ import { assetsCommand } from './assets.ts';
 import { previewCommand, profilesCommand, rulesCommand } from './catalog.ts';
 import { checkCommand } from './check.ts';
 import { ApiError } from './client.ts';
+import { initCommand, kubeconfigCommand } from './cluster.ts';
 import { eventsCommand } from './events.ts';
 import { machinesCommand } from './machines.ts';
 import { serveCommand } from './serve.ts';
@@ -23,6 +24,8 @@ const program = new Command()
 program.addCommand(serveCommand());
 program.addCommand(checkCommand());
 program.addCommand(assetsCommand());
+program.addCommand(initCommand());
+program.addCommand(kubeconfigCommand());
 // operator commands: they talk to a running seed's API (--server), never to its data directly
 program.addCommand(machinesCommand());
 program.addCommand(rulesCommand());

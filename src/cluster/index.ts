@@ -7,3 +7,4 @@ export {
   type IgnitionUser,
   renderIgnition,
 } from './ignition.ts';
+export { apiServerUrl, openClusterPki, operatorKubeconfig, PKI_DIR } from './state.ts';

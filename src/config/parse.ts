@@ -9,6 +9,7 @@ import type { Rule } from '../inventory/index.ts';
 import { validateRule } from '../inventory/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
 import { parseIPv4 } from '../lib/net.ts';
+import { parseClusterSpec } from './cluster.ts';
 import * as d from './defaults.ts';
 import { ConfigError } from './errors.ts';
 import * as f from './fields.ts';
@@ -65,7 +66,7 @@ export function parseConfig(raw: unknown, source: string, baseDir = process.cwd(
     defaultRole: f.str(top.defaultRole, ['defaultRole'], d.DEFAULT_ROLE),
     profiles: parseProfiles(top.profiles, baseDir),
     rules: f.list(top.rules, ['rules']).map((r, i) => parseRule(r, ['rules', i])),
-    cluster: f.obj(top.cluster, ['cluster']),
+    cluster: parseClusterSpec(top.cluster),
   };
   checkMachines(config.machines);
   return config;

@@ -1,6 +1,7 @@
 /** The validated, defaulted configuration of a seed (see DESIGN.md "User-facing contract"). */
 import type { Rule } from '../inventory/index.ts';
 import type { Mac } from '../lib/net.ts';
+import type { ClusterSpec } from './cluster.ts';
 
 export type DhcpModeSetting = 'authoritative' | 'proxy' | 'off';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -63,6 +64,5 @@ export interface Config {
   profiles: Record<string, ProfileConfig>;
   /** Validated rules (inventory/rules.ts); ambiguity is checked against the store at start. */
   rules: Rule[];
-  /** Cluster keys are validated by the cluster module (issue 4); kept verbatim here. */
-  cluster: Record<string, unknown>;
+  cluster: ClusterSpec;
 }

@@ -233,8 +233,7 @@ export class Provisioner {
   renderConfigFor(m: Machine): RenderedConfig | null {
     if (m.state === 'pending' || m.role === PENDING_ROLE) return null;
     const profile = this.profileOf(m);
-    const keys = this.o.config.cluster.sshAuthorizedKeys;
-    const ssh = Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : [];
+    const ssh = this.o.config.cluster.sshAuthorizedKeys;
     return renderConfig({ machine: m, profile, vars: this.varsOf(m, profile), sshAuthorizedKeys: ssh });
   }
 

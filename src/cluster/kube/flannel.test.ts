@@ -7,8 +7,8 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { assertGolden } from '../../../test/helpers/golden.ts';
+import { parseClusterSpec } from '../../config/index.ts';
 import { MetalseedError } from '../../lib/errors.ts';
-import { parseClusterSpec } from './cluster-spec.ts';
 import { FLANNEL_CNI_PLUGIN_IMAGE, FLANNEL_IMAGE, flannelObjects, renderFlannelManifest } from './flannel.ts';
 import { parseYamlDocuments } from './yaml.ts';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assertGolden } from '../../../test/helpers/golden.ts';
+import { parseClusterSpec, resolveControlPlaneEndpoint } from '../../config/index.ts';
 import { MetalseedError } from '../../lib/errors.ts';
-import { parseClusterSpec, resolveControlPlaneEndpoint } from './cluster-spec.ts';
 import {
   controlPlaneJoinDocuments,
   goDuration,

@@ -12,15 +12,16 @@
  * already in /etc/kubernetes/pki (k8s-bootstrap.md 3c option b), so there is no
  * `certificateKey` and no `--upload-certs` window.
  */
-import { MetalseedError } from '../../lib/errors.ts';
-import { parseIPv4 } from '../../lib/net.ts';
+
 import {
   type ClusterSpec,
   DEFAULT_API_SERVER_PORT,
   DNS_SUBDOMAIN_RE,
   type Endpoint,
   formatEndpoint,
-} from './cluster-spec.ts';
+} from '../../config/index.ts';
+import { MetalseedError } from '../../lib/errors.ts';
+import { parseIPv4 } from '../../lib/net.ts';
 import { renderYamlDocuments } from './yaml.ts';
 
 export const KUBEADM_API_VERSION = 'kubeadm.k8s.io/v1beta4';

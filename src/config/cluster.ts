@@ -4,10 +4,10 @@
  * `ConfigError` (code CONFIG_INVALID) naming its key path, e.g. `cluster.podCIDR: …`.
  */
 
-import { ConfigError } from '../../config/errors.ts';
-import * as f from '../../config/fields.ts';
-import { type Cidr, cidrsOverlap, cidrToString, indexedAddress, parseCidr } from '../../lib/cidr.ts';
-import { parseIPv4 } from '../../lib/net.ts';
+import { type Cidr, cidrsOverlap, cidrToString, indexedAddress, parseCidr } from '../lib/cidr.ts';
+import { parseIPv4 } from '../lib/net.ts';
+import { ConfigError } from './errors.ts';
+import * as f from './fields.ts';
 
 /**
  * Kubernetes 1.36.x is current (Typhoon v1.36.1, kube-* images v1.36.2) and Flatcar tests

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MetalseedError } from '../../lib/errors.ts';
-import { DEFAULT_KUBERNETES_VERSION, parseClusterSpec, resolveControlPlaneEndpoint } from './cluster-spec.ts';
+import { MetalseedError } from '../lib/errors.ts';
+import { DEFAULT_KUBERNETES_VERSION, parseClusterSpec, resolveControlPlaneEndpoint } from './cluster.ts';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVtZXRhbHNlZWR0ZXN0a2V5MDAwMDAwMDAwMDAwMDA ops@seed';
 
