@@ -1,22 +1,13 @@
 /** The validated, defaulted configuration of a seed (see DESIGN.md "User-facing contract"). */
-import type { Rule } from '../inventory/index.ts';
+import type { ProfileSpec, Rule } from '../inventory/index.ts';
 import type { Mac } from '../lib/net.ts';
 import type { ClusterSpec } from './cluster.ts';
 
 export type DhcpModeSetting = 'authoritative' | 'proxy' | 'off';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
-export interface ProfileConfig {
-  kernel: string;
-  initrds: string[];
-  args: string[];
-  /** UEFI x86-64 iPXE binary: `ipxe.efi` (own drivers) or `snponly.efi` (firmware's SNP driver). */
-  efiBinary: 'ipxe' | 'snponly';
-  /** The config served at /ignition: the role's Ignition, or a template (text read at load). */
-  config:
-    | { kind: 'ignition-role' }
-    | { kind: 'template'; format: 'ignition' | 'cloud-config' | 'plain'; template: string };
-}
+/** A profile as the config file gives it: the profile without its name (the mapping key). */
+export type ProfileConfig = Omit<ProfileSpec, 'name'>;
 
 export interface MachineConfig {
   mac: Mac;

@@ -7,7 +7,9 @@
  * (sigs.k8s.io/yaml): strings such as `on`, `no` or `10:30` are quoted there, where YAML 1.2
  * would leave them plain and a 1.1 reader would see a boolean or a number.
  */
+
 import { parseAllDocuments, stringify } from 'yaml';
+import { sortKeys } from '../../lib/stable-json.ts';
 
 const HEAD_KEYS = ['apiVersion', 'kind', 'metadata'] as const;
 
@@ -39,17 +41,4 @@ function sortDocument(doc: object): unknown {
   for (const k of HEAD_KEYS) if (k in sorted) out[k] = sorted[k];
   for (const [k, v] of Object.entries(sorted)) if (!(k in out)) out[k] = v;
   return out;
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v !== null && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined) out[k] = sortKeys(x);
-    }
-    return out;
-  }
-  return v;
 }
