@@ -7,4 +7,5 @@ export {
   type IgnitionUser,
   renderIgnition,
 } from './ignition.ts';
+export { type NodeIgnitionInput, nodeIgnition } from './node-ignition.ts';
 export { apiServerUrl, openClusterPki, operatorKubeconfig, PKI_DIR } from './state.ts';
