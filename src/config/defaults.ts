@@ -28,7 +28,9 @@ export const DEFAULT_RANGE_HOSTS = { first: 100, last: 199 } as const;
 /**
  * The profile every role boots unless `profiles` overrides it: Flatcar Container Linux's PXE
  * images from the seed's asset cache, first boot with Ignition from the seed
- * (flatcar.org/docs/latest/installing/bare-metal/booting-with-ipxe).
+ * (flatcar.org/docs/latest/installing/bare-metal/booting-with-ipxe). No `flatcar.autologin`:
+ * it opens a root console on every node (k8s-bootstrap.md section 6.5); put it in a debug
+ * profile when wanted.
  */
 export const DEFAULT_PROFILE = {
   kernel: '{{seed}}/assets/flatcar/flatcar_production_pxe.vmlinuz',
@@ -36,7 +38,6 @@ export const DEFAULT_PROFILE = {
   args: [
     'flatcar.first_boot=1',
     'ignition.config.url={{seed}}/ignition?mac={{mac}}',
-    'flatcar.autologin',
     'console=tty0',
     'console=ttyS0,115200n8',
   ],
