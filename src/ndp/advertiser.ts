@@ -17,7 +17,7 @@ export type Icmp6Sender = (ifname: string, group: string, payload: Uint8Array) =
 export class RaAdvertiser {
   private last = Number.NEGATIVE_INFINITY;
   private pending: ReturnType<typeof setTimeout> | null = null;
-  private failed = false;
+  private warned = false;
   private readonly payload: Uint8Array;
   sent = 0;
 
@@ -35,7 +35,7 @@ export class RaAdvertiser {
 
   /** A host on the link is configuring: advertise now, or as soon as the rate limit allows. */
   poke(): void {
-    if (this.pending || this.failed) return;
+    if (this.pending) return;
     const wait = this.last + MIN_DELAY_BETWEEN_RAS_MS - this.o.now();
     if (wait <= 0) this.send();
     else this.pending = setTimeout(() => this.send(), wait);
@@ -53,7 +53,10 @@ export class RaAdvertiser {
       this.o.send(this.o.ifname, ALL_NODES, this.payload);
       this.sent++;
     } catch (err) {
-      this.failed = true; // e.g. IPv6 disabled on the link: say so once, then stay quiet
+      // e.g. IPv6 disabled on the link, or its link-local address still tentative (DAD) just
+      // after the link came up: say so once, and try again on the next poke
+      if (this.warned) return;
+      this.warned = true;
       this.o.logger.warn(
         { event: 'ra.failed', interface: this.o.ifname, err: (err as Error).message },
         'cannot send IPv6 router advertisements; iPXE will wait ~15 s for one on each boot (enable IPv6 on the interface or set ra.enabled: false)',

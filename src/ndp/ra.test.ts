@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DecodeError } from '../lib/errors.ts';
-import { silentLogger } from '../lib/log.ts';
+import { type LogRecord, recordingLogger, silentLogger } from '../lib/log.ts';
 import { RaAdvertiser } from './advertiser.ts';
 import { decode, encode, encodingLength, quietAdvertisement } from './ra.ts';
 
@@ -44,19 +44,25 @@ describe('RA advertiser', () => {
     assert.deepEqual(sent, [0, 3000], 'the deferred RA went out once');
     ra.close();
   });
-  it('stops trying after a send error (IPv6 disabled) instead of failing every boot', () => {
+  it('after a send error (link-local still tentative) warns once and tries again on the next poke', () => {
     let calls = 0;
+    let ok = false;
+    const records: LogRecord[] = [];
     const ra = new RaAdvertiser({
       ifname: 'x',
       send: () => {
         calls++;
-        throw new Error('sendto: Cannot assign requested address');
+        if (!ok) throw new Error('sendto: Cannot assign requested address');
       },
-      logger: silentLogger,
+      logger: recordingLogger(records),
       now: () => calls * 10_000,
     });
     ra.poke();
     ra.poke();
-    assert.equal(calls, 1);
+    ok = true;
+    ra.poke();
+    assert.equal(calls, 3, 'every poke past the rate limit tries');
+    assert.equal(ra.sent, 1, 'the third one went out');
+    assert.equal(records.filter((r) => r.event === 'ra.failed').length, 1, 'one warning, not one per boot');
   });
 });

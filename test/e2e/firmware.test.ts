@@ -85,16 +85,22 @@ describe('real firmware boots from the seed (QEMU TCG)', { skip, timeout: 300_00
     return { proc: lab.spawn(lab.switchNs, 'qemu-system-x86_64', args), started: Date.now() };
   }
 
+  const until = async (ok: () => boolean, ms: number) => {
+    for (const end = Date.now() + ms; !ok() && Date.now() < end; )
+      await new Promise((r) => setTimeout(r, 100));
+  };
   const stepsOf = (mac: string): LogEvent[] => seed.events((e) => e.mac === mac);
   const at = (vm: Vm, e: LogEvent) => `${((Date.parse(String(e.time)) - vm.started) / 1000).toFixed(1)} s`;
 
   test('SeaBIOS + iPXE ROM: DHCP → /boot.ipxe → per-machine script, with a Router Advertisement', async (t) => {
     const mac = '52:54:00:53:00:01';
     const capture = lab.spawn(lab.switchNs, 'tcpdump', ['-i', 'br0', '-n', '-l', 'icmp6 and ip6[40] == 134']);
-    await new Promise((r) => setTimeout(r, 1000));
+    // boot only once tcpdump is capturing, and stop it only once it printed the RA (or 10 s passed)
+    await until(() => /listening on/.test(capture.stderr()), 10_000);
     const vm = await boot(mac, 'bios');
     const script = await seed.waitFor({ event: 'http.ipxe', mac }, 90_000);
     await lab.stop(vm.proc.pid);
+    await until(() => /router advertisement/.test(capture.stdout()), 10_000);
     await lab.stop(capture.pid);
     assert.equal(script.platform, 'pcbios');
     const steps = stepsOf(mac).map((e) => e.event);
