@@ -104,15 +104,15 @@ export class Provisioner {
   /** The DHCP server's event listener: every step of the exchange lands on the timeline. */
   readonly onDhcpEvent = (e: DhcpEvent): void => {
     const fw = e.packet ? detectFirmware(e.packet) : undefined;
-    const m = this.machineFor({ mac: e.mac, ...factsOf(fw) });
+    const acked = e.event === 'dhcp.ack' && e.ip ? e.ip : undefined;
+    const m = this.machineFor({ mac: e.mac, ...factsOf(fw), ...(acked ? { address: acked } : {}) });
     const data: Record<string, unknown> = { xid: e.xid };
     for (const k of ['ip', 'bootFile', 'firmware', 'relay', 'reason'] as const) if (e[k]) data[k] = e[k];
     const key = `${e.mac}:${e.xid}`;
     let durationMs: number | undefined;
     if (e.event === 'dhcp.discover') this.remember(key);
-    if (e.event === 'dhcp.ack' && e.ip) {
-      this.observe(e.ip, e.mac);
-      this.machineFor({ mac: e.mac, address: e.ip });
+    if (acked) {
+      this.observe(acked, e.mac);
       const t0 = this.discoverAt.get(key);
       if (t0 !== undefined) durationMs = this.now().getTime() - t0;
     }

@@ -5,7 +5,7 @@
  * lowered so that recovering from ~10 losses takes seconds, not minutes.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,31 +13,19 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openUdp, type Peer, type UdpSocket } from '../../src/lib/udp.ts';
 import { createTftpServer, rootFileSource, type TftpServer } from '../../src/tftp/index.ts';
+import { prng } from '../helpers/captures.ts';
+import { toolsMissing } from '../helpers/tools.ts';
 
 const FILE = 'undionly.kpxe';
 const LOSS = 0.1;
 
-const have = (cmd: string): boolean => {
-  try {
-    execFileSync('which', [cmd], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const missing = ['tftp', 'atftp', 'curl'].filter((c) => !have(c));
-const skip = missing.length > 0 ? `missing ${missing.join(', ')}` : false;
+const skip = toolsMissing(['tftp', 'atftp', 'curl']);
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-/** xorshift32: the same losses on every run. */
+/** Seeded: the same losses on every run. */
 function lossy(seed: number): () => boolean {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000 < LOSS;
-  };
+  const next = prng(seed);
+  return () => next() / 0x100000000 < LOSS;
 }
 
 /**

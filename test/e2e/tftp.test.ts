@@ -5,7 +5,7 @@
  * neither stops the server nor disturbs a transfer.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,21 +14,13 @@ import { after, before, describe, it } from 'node:test';
 import { openUdp, type UdpSocket } from '../../src/lib/udp.ts';
 import { createTftpServer, rootFileSource, type TftpServer } from '../../src/tftp/index.ts';
 import { TestPeer } from '../../src/tftp/testing.ts';
+import { toolsMissing } from '../helpers/tools.ts';
 
 const IPXE = '/usr/lib/ipxe';
 const FILES = ['undionly.kpxe', 'ipxe.efi'] as const;
 const CLIENT_TIMEOUT_MS = 30_000;
 
-const have = (cmd: string): boolean => {
-  try {
-    execFileSync('which', [cmd], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const missing = ['tftp', 'atftp', 'curl'].filter((c) => !have(c));
-const skip = missing.length > 0 ? `missing ${missing.join(', ')}` : false;
+const skip = toolsMissing(['tftp', 'atftp', 'curl']);
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -7,8 +7,10 @@
  * Every process started through a lab is tracked by PID; `cleanup()` stops them (SIGTERM, then
  * SIGKILL), stops anything else still running inside the lab's namespaces, and deletes them.
  */
+
 import { type ChildProcess, spawn as spawnChild, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { toolsMissing } from './tools.ts';
 
 /** One L2 segment: a bridge in the switch namespace with the seed and some clients on it. */
 export interface LinkSpec {
@@ -353,8 +355,5 @@ export function twoLinkLab(prov: string, uplink: string): Promise<Lab> {
 /** Why real-peer tests cannot run here (not root, a tool missing), or false when they can. */
 export function labUnavailable(tools: string[] = ['ip', 'busybox']): string | false {
   if (process.getuid?.() !== 0) return 'needs root (network namespaces)';
-  for (const t of tools) {
-    if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) return `needs ${t} on PATH`;
-  }
-  return false;
+  return toolsMissing(tools);
 }
