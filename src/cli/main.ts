@@ -11,6 +11,7 @@ import { checkCommand } from './check.ts';
 import { ApiError } from './client.ts';
 import { initCommand, kubeconfigCommand } from './cluster.ts';
 import { eventsCommand } from './events.ts';
+import { labCommand } from './lab.ts';
 import { machinesCommand } from './machines.ts';
 import { serveCommand } from './serve.ts';
 
@@ -26,6 +27,7 @@ program.addCommand(checkCommand());
 program.addCommand(assetsCommand());
 program.addCommand(initCommand());
 program.addCommand(kubeconfigCommand());
+program.addCommand(labCommand());
 // operator commands: they talk to a running seed's API (--server), never to its data directly
 program.addCommand(machinesCommand());
 program.addCommand(rulesCommand());
