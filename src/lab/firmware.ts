@@ -74,7 +74,7 @@ export function qemuArgs(m: QemuMachine): string[] {
     ...['-machine', 'q35,accel=tcg', '-cpu', 'max', '-smp', '1', '-m', String(MEMORY_MIB), ...fw],
     ...['-netdev', `tap,id=n0,ifname=${m.tap},script=no,downscript=no`],
     ...['-device', `virtio-net-pci,netdev=n0,mac=${m.mac},bootindex=1${rom}`],
-    ...['-boot', 'order=n', '-display', 'none', '-serial', `file:${m.serialLog}`],
+    ...['-boot', 'order=n', '-nographic', '-serial', `file:${m.serialLog}`],
     // poweroff at the end of the first boot ends QEMU instead of rebooting into PXE again
     ...['-monitor', 'none', '-no-reboot'],
   ];
