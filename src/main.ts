@@ -9,9 +9,10 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { loadOrCreateToken, registerApi } from './api/index.ts';
-import { openClusterPki } from './cluster/index.ts';
+import { findSysext } from './assets/index.ts';
+import { loadOrCreateSeedTls, openClusterPki } from './cluster/index.ts';
 import type { Config } from './config/index.ts';
-import { buildHttp } from './http/index.ts';
+import { buildHttp, buildSecretsHttp } from './http/index.ts';
 import { openSqliteStore } from './inventory/index.ts';
 import { MetalseedError } from './lib/errors.ts';
 import { interfaceAddress } from './lib/interfaces.ts';
@@ -20,7 +21,7 @@ import { native } from './lib/native.ts';
 import { ipToString, prefixToMask } from './lib/net.ts';
 import { createMetrics } from './metrics.ts';
 import { RaAdvertiser } from './ndp/index.ts';
-import { Provisioner, ProvisionerService } from './provisioner/index.ts';
+import { Provisioner, ProvisionerService, SecretGate } from './provisioner/index.ts';
 import { seedCatalog } from './seed-catalog.ts';
 import { type NetworkFacts, startDhcp } from './serve-dhcp.ts';
 import { startTftp } from './serve-tftp.ts';
@@ -96,6 +97,18 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
         { event: 'cluster.init', created: pki.written, caCertHash: pki.pki.caCertHash },
         'cluster state created',
       );
+    const advertise = ipToString(net.advertise);
+    const seedTls = await loadOrCreateSeedTls(pki.dir, advertise, new Date());
+    const gate = new SecretGate(Date.now);
+    if (config.cluster.armSeconds > 0) {
+      const until = gate.arm(config.cluster.armSeconds);
+      logger.warn(
+        { event: 'secrets.armed', role: 'controller', until },
+        'controller enrolment armed (cluster.arm)',
+      );
+    }
+    const assetsDir = path.join(config.dataDir, 'assets');
+    const seedUrl = `http://${advertise}:${config.http.port}`;
     const ra = startRa(config, logger);
     if (ra) closers.push(() => ra.close());
     const provisioner = await Provisioner.create({
@@ -105,6 +118,19 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
       tftpExists: (f) => fs.existsSync(path.join(tftpRoot, f)),
       logger,
       ...(ra ? { onIpxeDhcp: () => ra.poke() } : {}),
+      cluster: {
+        spec: config.cluster,
+        identity: pki.pki,
+        caCertHash: pki.pki.caCertHash,
+        bootstrapToken: () => pki.pki.bootstrapToken,
+        seedCaPem: seedTls.caPem,
+        secretsBaseUrl: config.http.tlsPort > 0 ? `https://${advertise}:${config.http.tlsPort}` : null,
+        sysext: () => {
+          const s = findSysext(assetsDir, config.cluster.kubernetesVersion);
+          return s ? { url: `${seedUrl}/assets/${s.urlPath}`, sha256: s.sha256 } : undefined;
+        },
+        gate,
+      },
     });
     closers.push(() => provisioner.flush());
 
@@ -122,10 +148,14 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
     const service = new ProvisionerService(provisioner);
     const api = (app: FastifyInstance) =>
       registerApi(app, { service, token: check, logger: logger.child({ component: 'api' }) });
-    const assetsDir = path.join(config.dataDir, 'assets');
     const http = buildHttp({ provisioner, logger, assetsDir, extensions: [metrics.attach, api] });
     await http.listen({ port: config.http.port, host: config.http.address });
     closers.push(() => http.close());
+    if (config.http.tlsPort > 0) {
+      const secrets = buildSecretsHttp({ provisioner, tls: seedTls });
+      await secrets.listen({ port: config.http.tlsPort, host: config.http.address });
+      closers.push(() => secrets.close());
+    }
 
     logger.info(
       {
@@ -136,6 +166,7 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
         range: net.range ? `${ipToString(net.range.start)}-${ipToString(net.range.end)}` : null,
         tftp: config.tftp.enabled ? `${config.tftp.port} ${tftpRoot}` : 'off',
         http: provisioner.seedUrl,
+        secrets: config.http.tlsPort > 0 ? `https://${advertise}:${config.http.tlsPort}` : 'off',
         dataDir: config.dataDir,
       },
       'seed ready',

@@ -24,6 +24,9 @@ const ROUTES: [string, string][] = [
   ['delete', '/api/v1/profiles/{name}'],
   ['get', '/api/v1/preview'],
   ['get', '/api/v1/events'],
+  ['get', '/api/v1/arm'],
+  ['post', '/api/v1/arm'],
+  ['delete', '/api/v1/arm'],
 ];
 
 test('every API route needs the bearer token: missing or wrong is 401 UNAUTHORIZED', async () => {

@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { InventoryService } from '../inventory/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
+import { armRoutes } from './arm.ts';
 import { catalogRoutes } from './catalog.ts';
 import { errorBody, errorHandler, formatValidation } from './errors.ts';
 import { type EventsOptions, eventRoutes } from './events.ts';
@@ -71,6 +72,7 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
       machineRoutes(api, opts.service);
       catalogRoutes(api, opts.service);
       eventRoutes(api, opts);
+      armRoutes(api, opts.service);
     },
     { prefix: API_PREFIX },
   );

@@ -50,6 +50,7 @@ export const Machine = Type.Object(
       Type.Literal('rule'),
       Type.Literal('operator'),
     ]),
+    provisionedAt: Type.Optional(Type.String({ description: 'first finished provisioning (ISO 8601)' })),
     firstSeen: Type.String(),
     lastSeen: Type.String(),
     version: Type.Integer(),

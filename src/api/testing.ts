@@ -5,6 +5,7 @@
  */
 import Fastify from 'fastify';
 import type {
+  ArmState,
   InventoryService,
   Machine,
   MachinePatch,
@@ -187,6 +188,29 @@ export class FakeInventory implements InventoryService {
     if (!this.profiles.some((p) => p.name === name))
       throw new MetalseedError('NOT_FOUND', `no profile "${name}"`);
     this.profiles = this.profiles.filter((p) => p.name !== name);
+  }
+
+  armedUntil: Date | null = null;
+
+  async armState(): Promise<ArmState> {
+    this.check();
+    return {
+      role: 'controller',
+      armed: this.armedUntil !== null,
+      until: this.armedUntil?.toISOString() ?? null,
+    };
+  }
+
+  async arm(_role: 'controller', seconds: number): Promise<ArmState> {
+    this.check();
+    this.armedUntil = new Date(Date.parse('2026-01-01T00:00:00Z') + seconds * 1000);
+    return this.armState();
+  }
+
+  async disarm(): Promise<ArmState> {
+    this.check();
+    this.armedUntil = null;
+    return this.armState();
   }
 
   async preview(q: { mac: string; uuid?: string; arch?: string }): Promise<Preview> {

@@ -23,4 +23,5 @@ export {
   readManifest,
   type VerifiedBy,
 } from './manifest.ts';
+export { findSysext, type InstalledSysext, installSysext, SYSEXT_SET, sumFor, sysextName } from './sysext.ts';
 export { checkFingerprint, type TrustOptions, trustSigningKey } from './trust.ts';

@@ -17,11 +17,13 @@ import {
   fetchAssets,
   formatFingerprint,
   importAssets,
+  installSysext,
   type OnProgress,
   type Progress,
   readManifest,
   trustSigningKey,
 } from '../assets/index.ts';
+import { DEFAULT_KUBERNETES_VERSION } from '../config/cluster.ts';
 import { loadConfigFile } from '../config/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
 import { DEFAULT_DATA_DIR } from './client.ts';
@@ -57,11 +59,16 @@ export function assetsCommand(): Command {
   cmd
     .command('fetch')
     .description('download Flatcar PXE images, verify their GPG signatures and DIGESTS, install them')
-    .argument('<os>', 'only "flatcar"')
+    .argument('<what>', '"flatcar", or "kubernetes-sysext" (the bakery image every node merges)')
     .addOption(
       new Option('--channel <channel>', 'release channel').choices(FLATCAR_CHANNELS).default('stable'),
     )
-    .option('--version <version>', '"current" or a release number such as 4593.2.5', CURRENT)
+    .option(
+      '--version <version>',
+      'flatcar: "current" or a release such as 4593.2.5; kubernetes-sysext: default cluster.kubernetesVersion',
+    )
+    .option('--sha256 <hex>', 'kubernetes-sysext: the hash you trust, instead of the release SHA256SUMS')
+    .option('--from <dir>', 'kubernetes-sysext: a local directory holding the .raw and SHA256SUMS')
     .addOption(
       new Option('--arch <arch>', 'architecture').choices(['amd64-usr', 'arm64-usr']).default('amd64-usr'),
     )
@@ -69,13 +76,18 @@ export function assetsCommand(): Command {
     .option('--force', 'install files that cannot be verified (recorded as forced in manifest.json)')
     .option('--fingerprint <fpr>', 'pin another signing key (private mirrors); default: the Flatcar key')
     .action(async (os: string, o: VerifyFlags & FetchFlags, c: Command) => {
+      if (os === 'kubernetes-sysext') return fetchSysext(c, o);
       if (os !== 'flatcar') {
-        throw new MetalseedError('INVALID_INPUT', `unknown OS "${os}"`, 'only `assets fetch flatcar` exists');
+        throw new MetalseedError(
+          'INVALID_INPUT',
+          `unknown asset "${os}"`,
+          'use `assets fetch flatcar` or `assets fetch kubernetes-sysext`',
+        );
       }
       const dest = assetsDir(c);
       const r = await fetchAssets({
         dest,
-        version: o.version,
+        version: o.version ?? CURRENT,
         channel: o.channel,
         arch: o.arch,
         ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}),
@@ -142,9 +154,25 @@ export function assetsCommand(): Command {
 
 interface FetchFlags {
   channel: FlatcarChannel;
-  version: string;
+  version?: string;
+  sha256?: string;
+  from?: string;
   arch: FlatcarArch;
   baseUrl?: string;
+}
+
+async function fetchSysext(c: Command, o: FetchFlags): Promise<void> {
+  const version = o.version ?? configuredKubernetesVersion(c);
+  const r = await installSysext({
+    dest: assetsDir(c),
+    version,
+    ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}),
+    ...(o.from ? { fromDir: o.from } : {}),
+    ...(o.sha256 ? { sha256: o.sha256 } : {}),
+    onProgress: progressPrinter(process.stderr),
+    onLog: (line: string) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(`${r.urlPath}  ${r.size} bytes  sha256 ${r.sha256}\n`);
 }
 
 function common(o: VerifyFlags) {
@@ -154,6 +182,12 @@ function common(o: VerifyFlags) {
     onProgress: progressPrinter(process.stderr),
     onLog: (line: string) => process.stderr.write(`${line}\n`),
   };
+}
+
+/** The config's cluster.kubernetesVersion (with --config), else the built-in default. */
+function configuredKubernetesVersion(c: Command): string {
+  const f = c.optsWithGlobals<DirFlags>();
+  return f.config ? loadConfigFile(f.config).cluster.kubernetesVersion : DEFAULT_KUBERNETES_VERSION;
 }
 
 /** `<data-dir>/assets`: --data-dir, else the config's dataDir, else the default. */

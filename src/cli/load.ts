@@ -19,7 +19,7 @@ export function configFrom(flags: ConfigFlags): Config {
     // re-validate through the same parser, so a bad flag gets the same message as a bad key
     const merged = parseConfig(
       {
-        http: { port: flags.httpPort ? Number(flags.httpPort) : base.http.port, address: base.http.address },
+        http: { ...base.http, port: flags.httpPort ? Number(flags.httpPort) : base.http.port },
         dhcp: { mode: flags.dhcpMode ?? base.dhcp.mode },
         log: { level: flags.logLevel ?? base.log.level },
       },

@@ -64,7 +64,20 @@ export interface IgnitionUser {
   sshAuthorizedKeys: string[];
 }
 
+/**
+ * `ignition.config.merge`: a child config Ignition fetches and merges before applying
+ * (spec 3.3.0 "ignition.config.merge"; operator-notes.md "Secrets"). `bearer` becomes an
+ * `Authorization: Bearer …` header (`httpHeaders`, spec >= 3.1.0).
+ */
+export interface IgnitionMerge {
+  source: string;
+  bearer: string;
+}
+
 export interface IgnitionSpec {
+  /** PEM CAs Ignition trusts for its own https fetches (`ignition.security.tls.certificateAuthorities`). */
+  tlsCertificateAuthorities?: string[];
+  merge?: IgnitionMerge[];
   files: IgnitionFile[];
   units: IgnitionUnit[];
   users: IgnitionUser[];
@@ -87,7 +100,7 @@ export function renderIgnition(spec: IgnitionSpec): string {
   const links = [...(spec.links ?? [])].sort((a, b) => a.path.localeCompare(b.path));
   const filesystems = [...(spec.filesystems ?? [])].sort((a, b) => a.device.localeCompare(b.device));
   const units = [...spec.units].sort((a, b) => a.name.localeCompare(b.name));
-  const config: Record<string, unknown> = { ignition: { version: IGNITION_VERSION } };
+  const config: Record<string, unknown> = { ignition: ignitionSection(spec) };
   const users = spec.users.filter((u) => u.sshAuthorizedKeys.length > 0);
   if (users.length > 0) config.passwd = { users };
   const storage: Record<string, unknown> = {};
@@ -97,6 +110,32 @@ export function renderIgnition(spec: IgnitionSpec): string {
   if (Object.keys(storage).length > 0) config.storage = storage;
   if (units.length > 0) config.systemd = { units };
   return stableStringify(config);
+}
+
+function ignitionSection(spec: IgnitionSpec): Record<string, unknown> {
+  const section: Record<string, unknown> = { version: IGNITION_VERSION };
+  const cas = spec.tlsCertificateAuthorities ?? [];
+  // Ignition loads these before it fetches any merge (internal/exec/engine.go, fetchReferencedConfig)
+  if (cas.length > 0) {
+    section.security = {
+      tls: { certificateAuthorities: cas.map((pem) => ({ source: base64DataUrl(pem) })) },
+    };
+  }
+  const merge = spec.merge ?? [];
+  if (merge.length > 0) {
+    section.config = {
+      merge: merge.map((m) => ({
+        source: m.source,
+        httpHeaders: [{ name: 'Authorization', value: `Bearer ${m.bearer}` }],
+      })),
+    };
+  }
+  return section;
+}
+
+/** RFC 2397 with base64: PEM is multi-line, and a CA is read, not edited. */
+function base64DataUrl(text: string): string {
+  return `data:;base64,${Buffer.from(text, 'utf8').toString('base64')}`;
 }
 
 function inlineFile(f: IgnitionFile) {

@@ -1,4 +1,12 @@
 export {
+  caSetFiles,
+  controllerSecrets,
+  controllerStage1,
+  FLANNEL_MANIFEST_PATH,
+  INIT_CONFIG_PATH,
+  ROOT_LABEL,
+} from './controller-ignition.ts';
+export {
   dataUrl,
   IGNITION_VERSION,
   type IgnitionFile,
@@ -7,5 +15,6 @@ export {
   type IgnitionUser,
   renderIgnition,
 } from './ignition.ts';
-export { type NodeIgnitionInput, nodeIgnition } from './node-ignition.ts';
+export { JOIN_CONFIG_PATH, type NodeIgnitionInput, nodeIgnition } from './node-ignition.ts';
+export { loadOrCreateSeedTls, type SeedTls } from './seed-tls.ts';
 export { apiServerUrl, openClusterPki, operatorKubeconfig, PKI_DIR } from './state.ts';

@@ -148,7 +148,7 @@ const SCRATCH_MOUNT_UNIT: IgnitionUnit = {
  * Retries until the API server answers (Restart=on-failure); skipped once the node has joined
  * (kubelet.conf exists). Pattern from the Flatcar getting-started and HA guides (3c).
  */
-const KUBEADM_JOIN_UNIT: IgnitionUnit = {
+export const KUBEADM_JOIN_UNIT: IgnitionUnit = {
   name: 'kubeadm-join.service',
   enabled: true,
   contents: [

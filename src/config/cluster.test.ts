@@ -27,6 +27,8 @@ describe('parseClusterSpec', () => {
         controlPlaneEndpoint: null,
         sshAuthorizedKeys: [],
         scratchDisk: null,
+        controllerDisk: '/dev/sda',
+        armSeconds: 0,
         dnsServiceIP: '10.3.0.10',
         kubernetesServiceIP: '10.3.0.1',
       });

@@ -23,6 +23,8 @@ export const DEFAULT_CLUSTER_NAME = 'kubernetes';
 export const DEFAULT_POD_CIDR = '10.2.0.0/16';
 /** The classic setup's service network; its 10th address, 10.3.0.10, is cluster DNS. */
 export const DEFAULT_SERVICE_CIDR = '10.3.0.0/24';
+/** The first disk of most servers; a controller's persistent root (see controllerDisk). */
+export const DEFAULT_CONTROLLER_DISK = '/dev/sda';
 /** kube-apiserver's default secure port (kubeadm APIEndpoint.bindPort "Defaults to 6443"). */
 export const DEFAULT_API_SERVER_PORT = 6443;
 
@@ -50,6 +52,8 @@ export const CLUSTER_KEYS = [
   'controlPlaneEndpoint',
   'sshAuthorizedKeys',
   'scratchDisk',
+  'controllerDisk',
+  'arm',
 ] as const;
 
 export interface Endpoint {
@@ -69,6 +73,14 @@ export interface ClusterSpec {
   sshAuthorizedKeys: string[];
   /** Block device wiped on every boot and mounted at /var/lib/containerd; null: none. */
   scratchDisk: string | null;
+  /**
+   * Controllers keep etcd and their PKI, so their root is this disk, never tmpfs
+   * (k8s-bootstrap.md 1c): Ignition creates an ext4 labelled ROOT on it if none is there
+   * (never wiping one), and the kernel mounts it with `root=LABEL=ROOT`.
+   */
+  controllerDisk: string;
+  /** Seconds controller enrolment stays armed after the seed starts; 0: only `metalseed arm`. */
+  armSeconds: number;
   /** Derived: the 10th address of serviceCIDR, where kubeadm puts CoreDNS. */
   dnsServiceIP: string;
   /** Derived: the first address of serviceCIDR, the `kubernetes` Service. */
@@ -95,7 +107,9 @@ export function parseClusterSpec(raw: unknown): ClusterSpec {
     serviceCIDR: cidrToString(svc),
     controlPlaneEndpoint: o.controlPlaneEndpoint == null ? null : endpoint(o.controlPlaneEndpoint),
     sshAuthorizedKeys: sshKeys(o.sshAuthorizedKeys),
-    scratchDisk: scratchDisk(o.scratchDisk),
+    scratchDisk: device(o.scratchDisk, 'scratchDisk'),
+    controllerDisk: device(o.controllerDisk, 'controllerDisk') ?? DEFAULT_CONTROLLER_DISK,
+    armSeconds: f.duration(o.arm, [P, 'arm'], 0),
     dnsServiceIP: indexedAddress(svc, DNS_SERVICE_INDEX),
     kubernetesServiceIP: indexedAddress(svc, KUBERNETES_SERVICE_INDEX),
   };
@@ -200,11 +214,11 @@ function sshKeys(v: unknown): string[] {
  */
 const DEVICE_RE = /^\/dev\/[A-Za-z0-9][A-Za-z0-9._:+@-]*(\/[A-Za-z0-9][A-Za-z0-9._:+@-]*)*$/;
 
-function scratchDisk(v: unknown): string | null {
-  const s = f.optStr(v, [P, 'scratchDisk']);
+function device(v: unknown, key: string): string | null {
+  const s = f.optStr(v, [P, key]);
   if (s !== null && !DEVICE_RE.test(s)) {
     throw new ConfigError(
-      [P, 'scratchDisk'],
+      [P, key],
       `expected a device path like /dev/sdb or /dev/disk/by-id/…, got ${JSON.stringify(s)}`,
     );
   }

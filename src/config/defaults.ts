@@ -5,6 +5,8 @@ export const DEFAULT_DATA_DIR = '/var/lib/metalseed';
 /** Not 80: firmware does not care, and 8080 needs no conflict with a web server on the seed. */
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_HTTP_ADDRESS = '0.0.0.0';
+/** The secret stage (controllers only), as in k8s-bootstrap.md's examples. */
+export const DEFAULT_HTTPS_PORT = 8443;
 /** One hour, as dnsmasq's default; long enough for a PXE boot, short enough to recycle a lab. */
 export const DEFAULT_LEASE_SECONDS = 3600;
 /** Debian's `ipxe` package puts undionly.kpxe, ipxe.efi and snponly.efi here. */

@@ -36,7 +36,7 @@ export function parseConfig(raw: unknown, source: string, baseDir = process.cwd(
   const top = f.obj(raw, []);
   f.knownKeys(top, [], TOP_KEYS);
   const http = f.obj(top.http, ['http']);
-  f.knownKeys(http, ['http'], ['port', 'address']);
+  f.knownKeys(http, ['http'], ['port', 'address', 'tlsPort']);
   const log = f.obj(top.log, ['log']);
   f.knownKeys(log, ['log'], ['level', 'format']);
   const ra = f.obj(top.ra, ['ra']);
@@ -49,6 +49,7 @@ export function parseConfig(raw: unknown, source: string, baseDir = process.cwd(
     http: {
       port: f.int(http.port, ['http', 'port'], d.DEFAULT_HTTP_PORT, 1, 65535),
       address: f.str(http.address, ['http', 'address'], d.DEFAULT_HTTP_ADDRESS),
+      tlsPort: f.int(http.tlsPort, ['http', 'tlsPort'], d.DEFAULT_HTTPS_PORT, 0, 65535),
     },
     dhcp: parseDhcp(top.dhcp),
     tftp: parseTftp(top.tftp),

@@ -23,7 +23,11 @@ export interface Config {
   dataDir: string;
   interface: string | null;
   advertise: number | null;
-  http: { port: number; address: string };
+  /**
+   * `tlsPort`: the HTTPS listener that serves controllers their secret stage (0: off, and no
+   * controller can be provisioned).
+   */
+  http: { port: number; address: string; tlsPort: number };
   dhcp: {
     mode: DhcpModeSetting;
     range: { start: number; end: number } | null;

@@ -1,1 +1,2 @@
 export { buildHttp, type HttpOptions } from './routes.ts';
+export { buildSecretsHttp, type SecretsHttpOptions } from './secrets.ts';

@@ -68,24 +68,19 @@ export function buildHttp(o: HttpOptions): FastifyInstance {
       return reply.code(400).send({ error: { code: 'INVALID_INPUT', message: '/ignition needs ?mac=' } });
     p.observe(peer(req), mac);
     const m = p.machineFor({ mac, address: peer(req) });
-    const config = p.renderConfigFor(m);
-    if (!config) {
-      p.timeline.record(m, 'http.ignition_refused', { reason: 'pending approval' }, { mac });
-      return reply
-        .code(403)
-        .send({ error: { code: 'ACCESS_DENIED', message: `${m.hostname} is waiting for approval` } });
+    const out = p.configFor(m, peer(req));
+    if (!out.ok) {
+      o.logger.info(
+        { event: 'http.ignition_refused', mac, id: m.id, reason: out.message },
+        'http.ignition_refused',
+      );
+      return reply.code(out.status).send({ error: { code: out.code, message: out.message, hint: out.hint } });
     }
-    p.timeline.record(
-      m,
-      'http.ignition',
-      { bytes: config.body.length, profile: p.profileOf(m).name },
-      { mac },
-    );
     o.logger.info(
-      { event: 'http.ignition', mac, id: m.id, bytes: config.body.length, peer: peer(req) },
+      { event: 'http.ignition', mac, id: m.id, bytes: out.body.length, peer: peer(req) },
       'http.ignition',
     );
-    return reply.type(config.contentType).header('cache-control', 'no-store').send(config.body);
+    return reply.type(out.contentType).header('cache-control', 'no-store').send(out.body);
   });
 
   app.post('/report', async (req, reply) => {

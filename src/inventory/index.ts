@@ -6,7 +6,7 @@ export {
   selectRule,
   validateRule,
 } from './rules.ts';
-export type { InventoryService, MachinePatch, Preview } from './service.ts';
+export type { ArmState, InventoryService, MachinePatch, Preview } from './service.ts';
 export type { EventQuery, MachineKeys, Store } from './store.ts';
 export { MemoryStore } from './store-memory.ts';
 export { openSqliteStore, SqliteStore } from './store-sqlite.ts';

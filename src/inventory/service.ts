@@ -20,6 +20,13 @@ export interface Preview {
   config: { contentType: string; body: string }; // the rendered config (/ignition)
 }
 
+export interface ArmState {
+  role: 'controller';
+  armed: boolean;
+  /** ISO 8601 end of the window, null when not armed. */
+  until: string | null;
+}
+
 export interface InventoryService {
   listMachines(): Promise<Machine[]>;
   /** By id, any MAC, UUID, serial or hostname. */
@@ -38,6 +45,11 @@ export interface InventoryService {
   deleteProfile(name: string): Promise<void>;
 
   preview(q: { mac: string; uuid?: string; arch?: string }): Promise<Preview>;
+
+  /** Controller enrolment: while armed, controllers may fetch their secret stage once. */
+  armState(): Promise<ArmState>;
+  arm(role: 'controller', seconds: number): Promise<ArmState>;
+  disarm(): Promise<ArmState>;
   /** Live events of every machine; returns the unsubscribe function. */
   subscribe(listener: (e: TimelineEvent) => void): () => void;
 }

@@ -41,6 +41,11 @@ export interface Machine {
   hostnameSource: 'generated' | 'config' | 'rule' | 'operator';
   /** Fields set by the operator or the config file's `machines`; rules do not change them. */
   pinned?: ('role' | 'profile')[];
+  /**
+   * When the machine first reported a finished provisioning (ISO 8601). A machine with a
+   * persistent root (controllers) is not given Ignition's first boot again after that.
+   */
+  provisionedAt?: string;
   firstSeen: string; // ISO 8601
   lastSeen: string;
   /** Compare-and-set version: every successful write increments it. */

@@ -1,3 +1,4 @@
+export { type ClusterRuntime, IGNITION_TYPE, PREVIEW_BEARER } from './cluster-configs.ts';
 export { PENDING_ROLE } from './enrol.ts';
 export type { MachineFacts } from './facts.ts';
 export {
@@ -7,6 +8,13 @@ export {
   resolveProfile,
   validateProfile,
 } from './profiles.ts';
-export { type IpxeFacts, Provisioner, type ProvisionerOptions, type ScriptResult } from './provisioner.ts';
+export {
+  type ConfigOutcome,
+  type IpxeFacts,
+  Provisioner,
+  type ProvisionerOptions,
+  type ScriptResult,
+} from './provisioner.ts';
+export { ALARMS, type Refusal, SecretGate } from './secret-gate.ts';
 export { ProvisionerService } from './service.ts';
 export { render, type TemplateVars } from './template.ts';

@@ -19,11 +19,20 @@ import type { BootParams, BootQuery, DhcpEvent } from '../dhcp/index.ts';
 import type { Machine, ProfileSpec, Rule, Store } from '../inventory/index.ts';
 import type { Logger } from '../lib/log.ts';
 import { ipToString, type Mac, parseMac } from '../lib/net.ts';
+import {
+  type ClusterRuntime,
+  IGNITION_TYPE,
+  type RoleConfig,
+  roleConfig,
+  secretStage,
+} from './cluster-configs.ts';
 import { type RenderedConfig, renderConfig } from './configs.ts';
 import { enrol, PENDING_ROLE } from './enrol.ts';
 import type { MachineFacts } from './facts.ts';
+import { persistentRootArgs } from './persistent-root.ts';
 import { resolveProfile } from './profiles.ts';
 import { Registry } from './registry.ts';
+import { ALARMS } from './secret-gate.ts';
 import { render } from './template.ts';
 import { Timeline } from './timeline.ts';
 
@@ -38,7 +47,14 @@ export interface ProvisionerOptions {
   now?: () => Date;
   /** Called when iPXE starts DHCP on the provisioning link (main sends a Router Advertisement). */
   onIpxeDhcp?: (mac: Mac) => void;
+  /** The cluster this seed provisions; without it every role gets the minimal config. */
+  cluster?: ClusterRuntime;
 }
+
+/** A config for /ignition or the secret stage, or why the machine does not get one. */
+export type ConfigOutcome =
+  | { ok: true; contentType: string; body: string }
+  | { ok: false; status: number; code: string; message: string; hint?: string };
 
 /** What iPXE reported in the `/ipxe` query (see boot/ipxe.ts IPXE_FACTS). */
 export type IpxeFacts = Readonly<Record<string, string | undefined>>;
@@ -223,18 +239,103 @@ export class Provisioner {
       title: `${m.hostname} (role ${m.role}, profile ${profile.name})`,
       kernel: render(profile.kernel, vars, `${where}.kernel`),
       initrds: profile.initrds.map((x, i) => render(x, vars, `${where}.initrds[${i}]`)),
-      args: profile.args.map((x, i) => render(x, vars, `${where}.args[${i}]`)),
+      args: this.kernelArgs(m, profile, vars),
       seedUrl: this.seedUrl,
     });
     return { machine: m, profile: profile.name, script };
   }
 
-  /** The config at /ignition; null for a machine waiting for approval. */
+  private kernelArgs(m: Machine, profile: ProfileSpec, vars: Record<string, string>): string[] {
+    const args = profile.args.map((x, i) => render(x, vars, `profiles.${profile.name}.args[${i}]`));
+    // the built-in generator's controllers keep a persistent root; template profiles decide themselves
+    return profile.config.kind === 'ignition-role' && this.o.cluster ? persistentRootArgs(m, args) : args;
+  }
+
+  /** What /ignition would serve, without issuing a secret-stage token (API preview). */
   renderConfigFor(m: Machine): RenderedConfig | null {
-    if (m.state === 'pending' || m.role === PENDING_ROLE) return null;
+    const out = this.configOutcome(m, m.addresses[0] ?? '0.0.0.0', true);
+    return out.ok ? { contentType: out.contentType, body: out.body } : null;
+  }
+
+  /**
+   * The config at /ignition for `m` asking from `address`; every outcome lands on the
+   * timeline (http.ignition, or the refusal's event).
+   */
+  configFor(m: Machine, address: string): ConfigOutcome {
+    const out = this.configOutcome(m, address, false);
+    if (out.ok) {
+      this.timeline.record(
+        m,
+        'http.ignition',
+        { bytes: out.body.length, profile: this.profileOf(m).name },
+        {},
+      );
+    }
+    return out;
+  }
+
+  private configOutcome(m: Machine, address: string, preview: boolean): ConfigOutcome {
+    if (m.state === 'pending' || m.role === PENDING_ROLE) {
+      if (!preview) this.timeline.record(m, 'http.ignition_refused', { reason: 'pending approval' }, {});
+      return refusal(403, 'ACCESS_DENIED', `${m.hostname} is waiting for approval`);
+    }
     const profile = this.profileOf(m);
+    const vars = this.varsOf(m, profile);
+    const cluster = this.o.cluster;
+    if (cluster && profile.config.kind === 'ignition-role') {
+      const r = roleConfig(cluster, this.roleInput(m, address), preview);
+      if (r !== null) return this.outcome(m, r, preview);
+    }
     const ssh = this.o.config.cluster.sshAuthorizedKeys;
-    return renderConfig({ machine: m, profile, vars: this.varsOf(m, profile), sshAuthorizedKeys: ssh });
+    return { ok: true, ...renderConfig({ machine: m, profile, vars, sshAuthorizedKeys: ssh }) };
+  }
+
+  /**
+   * The secret stage of controller `id` (https only): the bearer token its stage 1 carried,
+   * from the address that fetched stage 1, once, while armed. Refusals by someone else are
+   * alarms: on the machine's timeline and in the log at warn.
+   */
+  secretStageFor(id: string, bearer: string, address: string): ConfigOutcome {
+    const cluster = this.o.cluster;
+    const m = this.registry.get(id);
+    if (!cluster || !m || m.role !== 'controller') {
+      this.o.logger.warn(
+        { event: 'secrets.refused', id, peer: address, reason: 'unknown machine', alarm: true },
+        'alarm',
+      );
+      return refusal(404, 'NOT_FOUND', `no controller ${id}`);
+    }
+    const redeemed = cluster.gate.redeem(id, bearer, address);
+    if (!redeemed.ok) {
+      const alarm = ALARMS.has(redeemed.reason);
+      this.timeline.record(m, 'secrets.refused', { reason: redeemed.reason, peer: address, alarm }, {});
+      this.o.logger.warn(
+        { event: 'secrets.refused', id, hostname: m.hostname, peer: address, reason: redeemed.reason, alarm },
+        alarm ? 'alarm: secret stage refused' : 'secret stage refused',
+      );
+      return refusal(403, 'ACCESS_DENIED', `secret stage refused: ${redeemed.reason}`);
+    }
+    const r = secretStage(cluster, this.roleInput(m, address));
+    if (!r.ok) return this.outcome(m, r, false);
+    this.timeline.record(m, 'secrets.served', { ...r.data, peer: address }, {});
+    return { ok: true, contentType: IGNITION_TYPE, body: r.body };
+  }
+
+  private roleInput(m: Machine, address: string) {
+    return {
+      machine: m,
+      address,
+      reportUrl: `${this.seedUrl}/report?mac=${m.macs[0]}`,
+      controllers: this.registry.withRole('controller'),
+      configMachines: this.o.config.machines,
+      now: this.now(),
+    };
+  }
+
+  private outcome(m: Machine, r: RoleConfig, preview: boolean): ConfigOutcome {
+    if (r.ok) return { ok: true, contentType: IGNITION_TYPE, body: r.body };
+    if (!preview) this.timeline.record(m, r.event, { message: r.message, hint: r.hint }, {});
+    return refusal(403, 'ACCESS_DENIED', r.message, r.hint);
   }
 
   private varsOf(m: Machine, profile: ProfileSpec): Record<string, string> {
@@ -248,6 +349,10 @@ export class Provisioner {
       profile: profile.name,
     };
   }
+}
+
+function refusal(status: number, code: string, message: string, hint?: string): ConfigOutcome {
+  return { ok: false, status, code, message, ...(hint ? { hint } : {}) };
 }
 
 function factsOf(fw: FirmwareFacts | undefined): Omit<MachineFacts, 'mac'> {

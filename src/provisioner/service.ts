@@ -5,6 +5,7 @@
  */
 
 import type {
+  ArmState,
   InventoryService,
   Machine,
   MachinePatch,
@@ -21,6 +22,7 @@ import { newMachine, PENDING_ROLE } from './enrol.ts';
 import { generatedHostname } from './identity.ts';
 import { validateProfile } from './profiles.ts';
 import type { Provisioner } from './provisioner.ts';
+import type { SecretGate } from './secret-gate.ts';
 
 const HOSTNAME_RE =
   /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -177,6 +179,33 @@ export class ProvisionerService implements InventoryService {
     const script = this.p.renderScript(m);
     const config = this.p.renderConfigFor(m) ?? { contentType: 'text/plain', body: '' };
     return { machine: known ?? null, rule: a.rule, profile: script.profile, ipxe: script.script, config };
+  }
+
+  async armState(): Promise<ArmState> {
+    const until = this.gate().armedUntilDate();
+    return { role: 'controller', armed: until !== null, until: until?.toISOString() ?? null };
+  }
+
+  async arm(_role: 'controller', seconds: number): Promise<ArmState> {
+    if (!Number.isInteger(seconds) || seconds <= 0 || seconds > 7 * 86400) {
+      throw invalid('for: expected a duration between 1s and 7d');
+    }
+    const until = this.gate().arm(seconds);
+    this.p.o.logger.warn({ event: 'secrets.armed', role: 'controller', until }, 'controller enrolment armed');
+    return this.armState();
+  }
+
+  async disarm(): Promise<ArmState> {
+    this.gate().disarm();
+    this.p.o.logger.info({ event: 'secrets.disarmed', role: 'controller' }, 'controller enrolment disarmed');
+    return this.armState();
+  }
+
+  private gate(): SecretGate {
+    const g = this.p.o.cluster?.gate;
+    if (!g)
+      throw new MetalseedError('UNAVAILABLE', 'this seed provisions no cluster, so there is nothing to arm');
+    return g;
   }
 
   subscribe(listener: (e: TimelineEvent) => void): () => void {

@@ -3,7 +3,7 @@
  * the store in arrival order (one queue, so sequence numbers follow real order), and live
  * subscribers (the API's event stream) get the stored event.
  */
-import type { Machine, Store, TimelineEvent } from '../inventory/index.ts';
+import type { Machine, MachineState, Store, TimelineEvent } from '../inventory/index.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Mac } from '../lib/net.ts';
 import type { Registry } from './registry.ts';
@@ -22,6 +22,7 @@ export interface StepOptions {
 export class Timeline {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<(e: TimelineEvent) => void>();
+  private readonly roundListeners = new Set<(m: Machine, from: MachineState) => void>();
 
   constructor(
     private readonly store: Store,
@@ -33,7 +34,15 @@ export class Timeline {
   record(machine: Machine, type: string, data: Record<string, unknown>, o: StepOptions = {}): void {
     const m = this.registry.get(machine.id) ?? machine;
     const state = nextState(m.state, type, o.netbootStart ?? false);
-    if (state !== m.state) this.registry.put({ ...m, state });
+    if (state !== m.state) {
+      const next: Machine = { ...m, state };
+      // the first report ever: from now on its persistent root holds a provisioned system
+      if (state === 'provisioned' && m.provisionedAt === undefined)
+        next.provisionedAt = this.now().toISOString();
+      const moved = this.registry.put(next);
+      // netbootStart moves the state only backwards: the previous boot is over (state.ts)
+      if (o.netbootStart) for (const l of this.roundListeners) l(moved, m.state);
+    }
     const e = {
       machineId: m.id,
       time: this.now().toISOString(),
@@ -42,8 +51,11 @@ export class Timeline {
       ...(o.mac ? { mac: o.mac } : {}),
     };
     if (o.durationMs !== undefined) Object.assign(e, { durationMs: Math.round(o.durationMs) });
-    this.queue = this.queue
-      .then(() => this.store.appendEvent(e, TIMELINE_KEEP))
+    // Appended at once, not chained on the previous append: the store keeps call order (so
+    // sequence numbers follow real order) and settles in that order, and the SQLite store
+    // commits a whole turn's appends together, which a chain would spread over one turn each.
+    this.queue = this.store
+      .appendEvent(e, TIMELINE_KEEP)
       .then((stored) => {
         for (const l of this.listeners) l(stored);
       })
@@ -57,7 +69,13 @@ export class Timeline {
     return () => this.listeners.delete(listener);
   }
 
-  /** Resolves when every event recorded so far is stored. */
+  /** Called, synchronously, when a machine that got its config netboots again: a new boot round. */
+  onNewRound(listener: (m: Machine, from: MachineState) => void): () => void {
+    this.roundListeners.add(listener);
+    return () => this.roundListeners.delete(listener);
+  }
+
+  /** Resolves when every event recorded so far is stored (appends settle in call order). */
   flush(): Promise<unknown> {
     return this.queue;
   }

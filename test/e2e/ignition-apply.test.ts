@@ -19,17 +19,9 @@ import { renderIgnition } from '../../src/cluster/ignition.ts';
 import { renderWorkerJoinConfig } from '../../src/cluster/kube/kubeadm.ts';
 import { type NodeIgnitionInput, nodeIgnition } from '../../src/cluster/node-ignition.ts';
 import { parseClusterSpec } from '../../src/config/cluster.ts';
+import { applyIgnition, ignitionUnavailable } from '../helpers/ignition.ts';
 
-const IGNITION = '/usr/lib/dracut/modules.d/30ignition/ignition';
-const have = (cmd: string): boolean => spawnSync('which', [cmd], { stdio: 'ignore' }).status === 0;
-const skip = !fs.existsSync(IGNITION)
-  ? 'apt install ignition (no ignition binary)'
-  : process.getuid?.() !== 0
-    ? 'ignition writes files, users and modes as root'
-    : !have('useradd')
-      ? 'passwd.users needs useradd --root (package passwd)'
-      : false;
-const execFileP = promisify(execFile);
+const skip = ignitionUnavailable();
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBwq7cJ4jBmYq5oJ1wHpdJgXW6jE4aZ0m4bS2b0J1T9x ops@example';
 const SYSEXT = Buffer.from('not really a squashfs, but Ignition only checks the hash\n');
@@ -41,41 +33,6 @@ const joinConfig = renderWorkerJoinConfig({
   bootstrapToken: 'abcdef.0123456789abcdef',
   caCertHash: `sha256:${'0'.repeat(64)}`,
 });
-
-/** Runs the fetch then the files stage into `<dir>/root`; resolves with the exit status. */
-async function apply(dir: string, config: string): Promise<{ code: number; log: string }> {
-  const root = path.join(dir, 'root');
-  const bin = path.join(dir, 'bin');
-  // Debian's build relabels at the end of the files stage; give it a policy name and a no-op.
-  fs.mkdirSync(path.join(root, 'etc', 'selinux'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'etc', 'selinux', 'config'), 'SELINUXTYPE=targeted\n');
-  fs.mkdirSync(bin);
-  fs.writeFileSync(path.join(bin, 'setfiles'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-  fs.writeFileSync(path.join(dir, 'config.ign'), config);
-  const env = {
-    ...process.env,
-    PATH: `${bin}:${process.env.PATH ?? ''}`,
-    IGNITION_CONFIG_FILE: path.join(dir, 'config.ign'),
-  };
-  // Cache, state and neednet flag files go to the temp dir instead of the host's /run.
-  const common = ['-platform', 'file', '-root', root, '-log-to-stdout'];
-  common.push('-config-cache', path.join(dir, 'ignition.json'), '-state-file', path.join(dir, 'state'));
-  common.push('-neednet', path.join(dir, 'neednet'));
-  let log = '';
-  for (const stage of ['fetch', 'files']) {
-    try {
-      const r = await execFileP(IGNITION, [...common, '-stage', stage], { env, timeout: 60_000 });
-      log += r.stdout + r.stderr;
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return {
-        code: typeof e.code === 'number' ? e.code : 1,
-        log: log + (e.stdout ?? '') + (e.stderr ?? ''),
-      };
-    }
-  }
-  return { code: 0, log };
-}
 
 describe('node Ignition applied by the real ignition files stage', { skip }, () => {
   let server: http.Server;
@@ -108,7 +65,7 @@ describe('node Ignition applied by the real ignition files stage', { skip }, () 
     fs.chmodSync(tmp, 0o755);
     root = path.join(tmp, 'ok', 'root');
     fs.mkdirSync(path.join(tmp, 'ok'));
-    const r = await apply(path.join(tmp, 'ok'), renderIgnition(nodeIgnition(input)));
+    const r = await applyIgnition(path.join(tmp, 'ok'), renderIgnition(nodeIgnition(input)));
     assert.equal(r.code, 0, r.log);
   });
 
@@ -173,7 +130,7 @@ describe('node Ignition applied by the real ignition files stage', { skip }, () 
     const dir = path.join(tmp, 'bad');
     fs.mkdirSync(dir);
     const bad = { ...input, sysext: { url: input.sysext!.url, sha256: 'f'.repeat(64) } };
-    const r = await apply(dir, renderIgnition(nodeIgnition(bad)));
+    const r = await applyIgnition(dir, renderIgnition(nodeIgnition(bad)));
     assert.notEqual(r.code, 0, r.log);
     assert.match(r.log, /hash verification failed/, 'it fails on the hash, not on something else');
     assert.ok(!fs.existsSync(path.join(dir, 'root', RAW.slice(1))));
