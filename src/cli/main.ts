@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import { exitCode, MetalseedError } from '../lib/errors.ts';
+import { armCommand } from './arm.ts';
 import { assetsCommand } from './assets.ts';
 import { previewCommand, profilesCommand, rulesCommand } from './catalog.ts';
 import { checkCommand } from './check.ts';
@@ -34,6 +35,7 @@ program.addCommand(rulesCommand());
 program.addCommand(profilesCommand());
 program.addCommand(previewCommand());
 program.addCommand(eventsCommand());
+program.addCommand(armCommand());
 
 try {
   await program.parseAsync(process.argv);
