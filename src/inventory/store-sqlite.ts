@@ -12,6 +12,12 @@
  * each costs milliseconds on the SD cards and cheap disks seeds run on, and what a power loss
  * can drop is re-learnt: machines re-announce themselves when they boot. DHCP leases, which
  * must not be forgotten, live in their own fsync'd journal (dhcp/journal-file.ts).
+ *
+ * Group commit: machine writes and timeline appends, which every boot step makes, are queued
+ * and run at the end of the event-loop turn in one transaction (each in its own savepoint, so
+ * one failing write rolls back alone); their promises settle after that commit. A boot storm's
+ * thousands of steps a second then cost one commit per turn instead of one each. Every other
+ * call, reads included, first commits what is queued, so it sees every write issued before it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -49,6 +55,9 @@ function prepare(db: Database.Database) {
       `INSERT INTO machines (id, version, first_seen, body) VALUES (?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET version = excluded.version, first_seen = excluded.first_seen,
          body = excluded.body`,
+    ),
+    ids: db.prepare<[string], { kind: string; value: string }>(
+      'SELECT kind, value FROM machine_ids WHERE machine_id = ? ORDER BY kind, value',
     ),
     dropIds: db.prepare<[string]>('DELETE FROM machine_ids WHERE machine_id = ?'),
     addId: db.prepare<[string, string, string]>(
@@ -97,11 +106,22 @@ const toEvent = (row: EventRow): TimelineEvent => ({
 /** SQLite reads a negative LIMIT as "no limit"; the interface has no such meaning. */
 const limitOf = (limit: number | undefined) => (limit === undefined ? -1 : Math.max(0, limit));
 
+/** A queued write: runs inside the group transaction; its promise settles after the commit. */
+interface Queued {
+  run: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
 export class SqliteStore implements Store {
   private readonly st: ReturnType<typeof prepare>;
   private readonly putTx: (m: Machine, expected: number | null) => Machine | null;
   private readonly deleteTx: (id: string) => boolean;
-  private readonly appendTx: (e: NewTimelineEvent, keep: number) => TimelineEvent;
+  private readonly appendTx: (e: NewTimelineEvent) => TimelineEvent;
+  private readonly groupTx: (batch: Queued[]) => { ok: boolean; v: unknown }[];
+  private queued: Queued[] = [];
+  /** Machines appended to in the queued batch, with the retention asked for last. */
+  private trims = new Map<string, number>();
 
   constructor(
     private readonly db: Database.Database,
@@ -115,8 +135,10 @@ export class SqliteStore implements Store {
       const version = (current ?? 0) + 1;
       const body = JSON.stringify({ ...m, version });
       st.putMachine.run(m.id, version, m.firstSeen, body);
+      const ids = identifiers(m);
+      if (current !== null && sameIdentifiers(st.ids.all(m.id), ids)) return parse<Machine>({ body });
       st.dropIds.run(m.id);
-      for (const [kind, value] of identifiers(m)) {
+      for (const [kind, value] of ids) {
         try {
           st.addId.run(kind, value, m.id);
         } catch (err) {
@@ -130,38 +152,83 @@ export class SqliteStore implements Store {
       st.deleteEvents.run(id);
       return st.deleteMachine.run(id).changes > 0; // its machine_ids go by ON DELETE CASCADE
     });
-    this.appendTx = db.transaction((e: NewTimelineEvent, keep: number) => {
+    this.appendTx = (e: NewTimelineEvent) => {
       const body = JSON.stringify(e);
       const { seq } = st.addEvent.get(e.machineId, body)!;
-      st.trim.run({ machine: e.machineId, keep });
       return toEvent({ seq, body });
+    };
+    this.groupTx = db.transaction((batch: Queued[]) => {
+      const out = batch.map((q) => {
+        try {
+          return { ok: true, v: q.run() };
+        } catch (err) {
+          return { ok: false, v: err };
+        }
+      });
+      // Retention once per machine and batch: the same newest `keep` survive as if trimmed
+      // after every append, for one index seek per machine instead of one per event.
+      for (const [machine, keep] of this.trims) st.trim.run({ machine, keep });
+      this.trims.clear();
+      return out;
     });
   }
 
+  private enqueue<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queued.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      if (this.queued.length === 1) setImmediate(() => this.commit());
+    });
+  }
+
+  /** Runs every queued write in one transaction, then settles their promises in order. */
+  private commit(): void {
+    if (this.queued.length === 0) return;
+    const batch = this.queued;
+    this.queued = [];
+    let results: { ok: boolean; v: unknown }[];
+    try {
+      results = this.groupTx(batch);
+    } catch (err) {
+      this.trims.clear();
+      for (const q of batch) q.reject(err); // the commit itself failed: nothing was written
+      return;
+    }
+    for (const [i, r] of results.entries()) {
+      if (r.ok) batch[i]!.resolve(r.v);
+      else batch[i]!.reject(r.v);
+    }
+  }
+
   async getMachine(id: string): Promise<Machine | undefined> {
+    this.commit();
     const row = this.st.machine.get(id);
     return row && parse<Machine>(row);
   }
 
   async findMachines(keys: MachineKeys): Promise<Machine[]> {
+    this.commit();
     const macs = JSON.stringify(keys.macs ?? []);
     return this.st.find.all(macs, keys.uuid ?? null, keys.serial ?? null).map((r) => parse<Machine>(r));
   }
 
   async listMachines(): Promise<Machine[]> {
+    this.commit();
     return this.st.machines.all().map((r) => parse<Machine>(r));
   }
 
-  async putMachine(m: Machine, expectedVersion: number | null): Promise<Machine | null> {
-    try {
-      return this.putTx(m, expectedVersion);
-    } catch (err) {
-      if (err instanceof IdentifierTaken) return null; // rolled back: nothing was written
-      throw err;
-    }
+  putMachine(m: Machine, expectedVersion: number | null): Promise<Machine | null> {
+    return this.enqueue(() => {
+      try {
+        return this.putTx(m, expectedVersion); // nested: a savepoint of the group transaction
+      } catch (err) {
+        if (err instanceof IdentifierTaken) return null; // rolled back: nothing was written
+        throw err;
+      }
+    });
   }
 
   async deleteMachine(id: string): Promise<boolean> {
+    this.commit();
     return this.deleteTx(id);
   }
 
@@ -170,44 +237,59 @@ export class SqliteStore implements Store {
       // Below 1 the event being appended would be dropped at once: a caller bug, not a policy.
       throw new MetalseedError('INVALID_INPUT', `event retention must be a positive integer, got ${keep}`);
     }
-    return this.appendTx(e, keep);
+    return this.enqueue(() => {
+      const stored = this.appendTx(e);
+      this.trims.set(e.machineId, keep);
+      return stored;
+    });
   }
 
   async listEvents(machineId: string, q: EventQuery = {}): Promise<TimelineEvent[]> {
+    this.commit();
     return this.st.events.all(machineId, q.afterSeq ?? 0, limitOf(q.limit)).map(toEvent);
   }
 
   async eventsSince(afterSeq: number, limit: number): Promise<TimelineEvent[]> {
+    this.commit();
     return this.st.since.all(afterSeq, limitOf(limit)).map(toEvent);
   }
 
   async listRules(): Promise<Rule[]> {
+    this.commit();
     return this.st.rules.all().map((r) => parse<Rule>(r));
   }
   async putRule(r: Rule): Promise<void> {
+    this.commit();
     this.st.putRule.run(r.name, JSON.stringify(r));
   }
   async deleteRule(name: string): Promise<boolean> {
+    this.commit();
     return this.st.deleteRule.run(name).changes > 0;
   }
   async listProfiles(): Promise<ProfileSpec[]> {
+    this.commit();
     return this.st.profiles.all().map((r) => parse<ProfileSpec>(r));
   }
   async putProfile(p: ProfileSpec): Promise<void> {
+    this.commit();
     this.st.putProfile.run(p.name, JSON.stringify(p));
   }
   async deleteProfile(name: string): Promise<boolean> {
+    this.commit();
     return this.st.deleteProfile.run(name).changes > 0;
   }
 
   async getMeta(key: string): Promise<string | undefined> {
+    this.commit();
     return this.st.getMeta.get(key)?.value;
   }
   async setMeta(key: string, value: string): Promise<void> {
+    this.commit();
     this.st.setMeta.run(key, value);
   }
 
   async close(): Promise<void> {
+    this.commit();
     if (this.db.open) this.db.close(); // checkpoints the WAL into the main file
   }
 }
@@ -218,6 +300,13 @@ function identifiers(m: Machine): [kind: string, value: string][] {
   if (m.uuid !== undefined) ids.push(['uuid', m.uuid]);
   if (m.serial !== undefined) ids.push(['serial', m.serial]);
   return ids;
+}
+
+/** Whether the stored identifier rows are exactly `ids` (then they need no rewrite). */
+function sameIdentifiers(rows: { kind: string; value: string }[], ids: [string, string][]): boolean {
+  if (rows.length !== ids.length) return false;
+  const want = new Set(ids.map(([k, v]) => `${k}\0${v}`));
+  return rows.every((r) => want.has(`${r.kind}\0${r.value}`));
 }
 
 /** Opens (creating if needed) `<dir>/metalseed.db` and brings its schema up to date. */

@@ -13,9 +13,15 @@ const keysOf = (m: Pick<Machine, 'macs' | 'uuid' | 'serial'>): string[] => [
   ...(m.serial ? [`serial:${m.serial}`] : []),
 ];
 
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export class Registry {
   private readonly byId = new Map<string, Machine>();
   private readonly byKey = new Map<string, string>();
+  /** role → ids: /ignition asks for the controllers on every request (O(controllers), not O(machines)). */
+  private readonly byRole = new Map<string, Set<string>>();
+  /** Ids in `all()` order; dropped only when a machine comes or goes, not on every change. */
+  private sortedIds: string[] | null = null;
   private readonly dirty = new Set<string>();
   private readonly writing = new Map<string, Promise<void>>();
 
@@ -34,8 +40,15 @@ export class Registry {
     return this.byId.get(id);
   }
 
+  /** Every machine, by id (ids are ASCII, so code-unit order is the order people expect). */
   all(): Machine[] {
-    return [...this.byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+    this.sortedIds ??= [...this.byId.keys()].sort(byCodeUnit);
+    return this.sortedIds.map((id) => this.byId.get(id)!);
+  }
+
+  /** The machines of one role, by id. */
+  withRole(role: string): Machine[] {
+    return [...(this.byRole.get(role) ?? [])].sort(byCodeUnit).map((id) => this.byId.get(id)!);
   }
 
   /** The machine owning these identifiers: UUID first (it survives NIC swaps), then MACs, then serial. */
@@ -60,7 +73,7 @@ export class Registry {
   /** Replaces the machine in memory now and persists it in the background. */
   put(m: Machine): Machine {
     const old = this.byId.get(m.id);
-    if (old) for (const k of keysOf(old)) this.byKey.delete(k);
+    if (old) this.unindex(old);
     this.index({ ...m, version: old?.version ?? 0 });
     this.schedule(m.id);
     return this.byId.get(m.id)!;
@@ -70,8 +83,9 @@ export class Registry {
     const m = this.byId.get(id);
     if (!m) return false;
     await this.writing.get(id);
-    for (const k of keysOf(m)) this.byKey.delete(k);
+    this.unindex(m);
     this.byId.delete(id);
+    this.sortedIds = null;
     this.dirty.delete(id);
     return this.store.deleteMachine(id);
   }
@@ -82,8 +96,17 @@ export class Registry {
   }
 
   private index(m: Machine): void {
+    if (!this.byId.has(m.id)) this.sortedIds = null;
     this.byId.set(m.id, m);
     for (const k of keysOf(m)) this.byKey.set(k, m.id);
+    const role = this.byRole.get(m.role) ?? new Set<string>();
+    this.byRole.set(m.role, role.add(m.id));
+  }
+
+  /** Drops `m`'s identifiers and role from the indexes (byId is the caller's). */
+  private unindex(m: Machine): void {
+    for (const k of keysOf(m)) this.byKey.delete(k);
+    this.byRole.get(m.role)?.delete(m.id);
   }
 
   private schedule(id: string): void {
@@ -115,8 +138,9 @@ export class Registry {
       'machine changed elsewhere',
     );
     const old = this.byId.get(id);
-    if (old) for (const k of keysOf(old)) this.byKey.delete(k);
+    if (old) this.unindex(old);
     this.byId.delete(id);
+    this.sortedIds = null;
     if (m) this.index(m);
   }
 }
