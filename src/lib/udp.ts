@@ -4,6 +4,8 @@
  * section 4) so tests can run them over loopback or fakes; only `main.ts` opens real ones.
  */
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIPv4 } from 'node:net';
 import { MetalseedError } from './errors.ts';
 import { native } from './native.ts';
 
@@ -27,9 +29,36 @@ export interface UdpOptions {
   device?: string;
   broadcast?: boolean;
   reuseAddr?: boolean;
+  /**
+   * SO_RCVBUF in bytes; default LISTENER_RECV_BUFFER for a fixed port, the kernel's default for
+   * an ephemeral one. The kernel caps it at net.core.rmem_max (socket(7)).
+   */
+  recvBufferSize?: number;
 }
 
+/**
+ * Receive buffer of a listener (DHCP 67, TFTP 69). A boot storm powers racks on together:
+ * thousands of DISCOVERs and RRQs arrive within milliseconds, and the kernel's default buffer
+ * (208 KiB, ~250 DHCP datagrams at their 768-byte truesize) drops the rest, which the
+ * firmware retries only after 4 s (PXE 2.1 section 2.2.1). 4 MiB holds ~5,000.
+ */
+export const LISTENER_RECV_BUFFER = 4 << 20;
+
 export type UdpFactory = (opts: UdpOptions) => Promise<UdpSocket>;
+
+/**
+ * dgram resolves every destination through dns.lookup, which for an address literal still
+ * costs a check and a deferred callback per datagram (a TFTP transfer sends one per block).
+ * Servers here only send to addresses, so literals are answered at once; names still resolve.
+ */
+const literalLookup = ((
+  host: string,
+  opts: unknown,
+  cb: (err: Error | null, a: string, f: number) => void,
+) => {
+  if (isIPv4(host)) cb(null, host, 4);
+  else dns.lookup(host, opts as dns.LookupOptions, cb as never);
+}) as unknown as typeof dns.lookup;
 
 /** Node keeps the descriptor on an internal handle; there is no public accessor (Node 20). */
 function socketFd(sock: dgram.Socket): number {
@@ -43,7 +72,13 @@ function socketFd(sock: dgram.Socket): number {
 
 export const openUdp: UdpFactory = (opts) =>
   new Promise((resolve, reject) => {
-    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: opts.reuseAddr ?? false });
+    const recvBufferSize = opts.recvBufferSize ?? (opts.port !== 0 ? LISTENER_RECV_BUFFER : undefined);
+    const sock = dgram.createSocket({
+      type: 'udp4',
+      reuseAddr: opts.reuseAddr ?? false,
+      ...(recvBufferSize !== undefined ? { recvBufferSize } : {}),
+      lookup: literalLookup,
+    });
     const fail = (err: Error): void => {
       sock.close();
       reject(
