@@ -43,7 +43,8 @@ export const IGNITION_TYPE = 'application/vnd.coreos.ignition+json';
 
 export type RoleConfig =
   | { ok: true; body: string; data: Record<string, unknown> }
-  | { ok: false; event: string; message: string; hint: string };
+  /** `retry`: the answer may change without the operator (503); otherwise refused (403). */
+  | { ok: false; event: string; message: string; hint: string; retry?: boolean };
 
 export interface RoleInput {
   machine: Machine;
@@ -70,6 +71,7 @@ export function roleConfig(rt: ClusterRuntime, i: RoleInput, preview = false): R
       'cluster.no_endpoint',
       'the control-plane endpoint is not known yet (no controller has enrolled)',
       'set cluster.controlPlaneEndpoint, or boot the first controller first',
+      true,
     );
   }
   const node = { hostname: i.machine.hostname, address: i.address };
@@ -199,6 +201,6 @@ function addressOf(m: Machine, i: RoleInput): string {
   return m.id === i.machine.id ? i.address : m.addresses[0]!;
 }
 
-function refuse(event: string, message: string, hint: string): RoleConfig {
-  return { ok: false, event, message, hint };
+function refuse(event: string, message: string, hint: string, retry = false): RoleConfig {
+  return { ok: false, event, message, hint, ...(retry ? { retry } : {}) };
 }

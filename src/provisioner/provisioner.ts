@@ -335,7 +335,9 @@ export class Provisioner {
   private outcome(m: Machine, r: RoleConfig, preview: boolean): ConfigOutcome {
     if (r.ok) return { ok: true, contentType: IGNITION_TYPE, body: r.body };
     if (!preview) this.timeline.record(m, r.event, { message: r.message, hint: r.hint }, {});
-    return refusal(403, 'ACCESS_DENIED', r.message, r.hint);
+    return r.retry
+      ? refusal(503, 'UNAVAILABLE', r.message, r.hint)
+      : refusal(403, 'ACCESS_DENIED', r.message, r.hint);
   }
 
   private varsOf(m: Machine, profile: ProfileSpec): Record<string, string> {

@@ -75,7 +75,7 @@ describe('role configs and the controller secret stage from a real seed', { skip
 
   it('an unarmed seed refuses the controller and says how to arm; a worker before any controller waits', async () => {
     const early = await ignitionOf(worker);
-    assert.equal(early.status, 403, early.body);
+    assert.equal(early.status, 503, early.body);
     assert.match(JSON.parse(early.body).error.message, /control-plane endpoint is not known yet/);
     const r = await ignitionOf(cp);
     assert.equal(r.status, 403, r.body);

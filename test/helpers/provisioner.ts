@@ -3,10 +3,14 @@ import { parseConfigText } from '../../src/config/index.ts';
 import { MemoryStore } from '../../src/inventory/index.ts';
 import { silentLogger } from '../../src/lib/log.ts';
 import { mustIPv4 } from '../../src/lib/net.ts';
-import { Provisioner } from '../../src/provisioner/index.ts';
+import { type ClusterRuntime, Provisioner } from '../../src/provisioner/index.ts';
 import { seedCatalog } from '../../src/seed-catalog.ts';
 
-export async function testProvisioner(yaml = '', start = Date.parse('2026-11-28T10:00:00Z')) {
+export async function testProvisioner(
+  yaml = '',
+  start = Date.parse('2026-11-28T10:00:00Z'),
+  cluster?: ClusterRuntime,
+) {
   const store = new MemoryStore();
   const config = parseConfigText(yaml, 'test.yaml');
   await seedCatalog(store, config);
@@ -17,6 +21,7 @@ export async function testProvisioner(yaml = '', start = Date.parse('2026-11-28T
     store,
     tftpExists: () => true,
     logger: silentLogger,
+    ...(cluster ? { cluster } : {}),
     now: () => {
       t += 10; // every step 10 ms after the one before: durations are deterministic
       return new Date(t);
