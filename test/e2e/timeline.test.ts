@@ -30,7 +30,10 @@ describe('a boot played by udhcpc + curl lands on the timeline', { skip, timeout
     lab = await singleLinkLab(NET, 2);
     seed = await startSeed(lab, dir, {
       ...seedConfig(NET),
-      cluster: { sshAuthorizedKeys: ['ssh-ed25519 AAAAC3Nz test@lab'], controlPlaneEndpoint: `${NET}.10:6443` },
+      cluster: {
+        sshAuthorizedKeys: ['ssh-ed25519 AAAAC3Nz test@lab'],
+        controlPlaneEndpoint: `${NET}.10:6443`,
+      },
     });
   });
   after(async () => {
