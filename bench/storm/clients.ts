@@ -67,6 +67,10 @@ function uuidBytes(uuid: string): Uint8Array {
   return Uint8Array.from([0, ...Buffer.from(uuid.replaceAll('-', ''), 'hex')]);
 }
 
+/** dgram's dns.lookup per datagram, skipped: every destination here is an address literal. */
+const literalLookup = ((host: string, _family: unknown, cb: (e: null, a: string, f: number) => void) =>
+  cb(null, host, 4)) as unknown as typeof import('node:dns').lookup;
+
 export type Phase = 'pxe' | 'ipxe';
 
 export interface DhcpResult {
@@ -101,7 +105,12 @@ export class Relay {
 
   static open(relayAddress: string, giaddr: number, server: string): Promise<Relay> {
     return new Promise((resolve, reject) => {
-      const s = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+      const s = createSocket({
+        type: 'udp4',
+        recvBufferSize: 4 << 20,
+        sendBufferSize: 4 << 20,
+        lookup: literalLookup,
+      });
       s.once('error', reject);
       s.bind(67, relayAddress, () => resolve(new Relay(s, giaddr, server)));
     });
@@ -254,7 +263,7 @@ export interface TftpResult {
  */
 export function tftpGet(local: string, server: string, file: string, expected: Buffer): Promise<TftpResult> {
   return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
+    const s = createSocket({ type: 'udp4', lookup: literalLookup });
     let tid = 0; // the server's transfer port, learnt from its first answer (RFC 1350 section 4)
     let blksize = 512;
     let next = 1;

@@ -46,7 +46,23 @@ const ARCH_KIND: Record<number, FirmwareKind> = {
   [ClientArch.EFI_ARM64_HTTP]: 'uefi-arm64',
 };
 
+/**
+ * Facts per decoded packet: the boot hook and the event listener both ask about every DHCP
+ * message, so the second asks for free. Keyed weakly: the facts go when the packet does.
+ */
+const seen = new WeakMap<DhcpPacket, FirmwareFacts>();
+
+/** The facts of `p` (the same object for the same packet; treat it as read-only). */
 export function detectFirmware(p: DhcpPacket): FirmwareFacts {
+  let facts = seen.get(p);
+  if (!facts) {
+    facts = readFirmware(p);
+    seen.set(p, facts);
+  }
+  return facts;
+}
+
+function readFirmware(p: DhcpPacket): FirmwareFacts {
   const o = p.options;
   const arch = o.u16s(Opt.CLIENT_ARCH)[0];
   const vendorClass = o.string(Opt.VENDOR_CLASS);

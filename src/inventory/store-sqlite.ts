@@ -14,10 +14,11 @@
  * must not be forgotten, live in their own fsync'd journal (dhcp/journal-file.ts).
  *
  * Group commit: machine writes and timeline appends, which every boot step makes, are queued
- * and run at the end of the event-loop turn in one transaction (each in its own savepoint, so
- * one failing write rolls back alone); their promises settle after that commit. A boot storm's
- * thousands of steps a second then cost one commit per turn instead of one each. Every other
- * call, reads included, first commits what is queued, so it sees every write issued before it.
+ * and run GROUP_COMMIT_MS later in one transaction (each in its own savepoint, so one failing
+ * write rolls back alone); their promises settle after that commit. A boot storm's thousands
+ * of steps a second then cost one commit per few milliseconds instead of one each. Every
+ * other call, reads included, first commits what is queued, so it sees every write issued
+ * before it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,6 +29,15 @@ import { APPLICATION_ID, MIGRATIONS } from './store-sqlite-migrations.ts';
 import type { Machine, NewTimelineEvent, ProfileSpec, Rule, TimelineEvent } from './types.ts';
 
 export const DB_FILE = 'metalseed.db';
+
+/**
+ * How long queued writes wait for company before their commit. Every commit appends the pages
+ * it touched to the WAL, so a boot storm's steps committed a few at a time rewrite the same
+ * pages over and over (measured: 53 µs of CPU per write at 4 writes a commit, 19 µs at 800).
+ * A few milliseconds gather a storm's turns into one commit and delay no boot step: nothing on
+ * a machine's path waits for a timeline write.
+ */
+const GROUP_COMMIT_MS = 5;
 
 /** How long a write waits for another connection (the CLI reading, say) before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -176,7 +186,7 @@ export class SqliteStore implements Store {
   private enqueue<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queued.push({ run, resolve: resolve as (v: unknown) => void, reject });
-      if (this.queued.length === 1) setImmediate(() => this.commit());
+      if (this.queued.length === 1) setTimeout(() => this.commit(), GROUP_COMMIT_MS);
     });
   }
 

@@ -104,7 +104,7 @@ function merge(
       MAX_ADDRESSES,
     );
   }
-  const changed = JSON.stringify({ ...next, lastSeen: '' }) !== JSON.stringify({ ...m, lastSeen: '' });
+  const changed = mergedFieldsDiffer(next, m);
   const stale = ctx.now.getTime() - Date.parse(m.lastSeen) > LAST_SEEN_PERSIST_MS;
   if (!changed && !stale) {
     m.lastSeen = ctx.now.toISOString(); // in memory only
@@ -112,4 +112,23 @@ function merge(
   }
   next.lastSeen = ctx.now.toISOString();
   return next;
+}
+
+/**
+ * Whether merge changed anything: it only touches these fields, so comparing them is exact
+ * (and cheap: every DHCP packet and HTTP request of a machine passes through here).
+ */
+function mergedFieldsDiffer(a: Machine, b: Machine): boolean {
+  return (
+    a.uuid !== b.uuid ||
+    a.serial !== b.serial ||
+    a.firmware !== b.firmware ||
+    a.arch !== b.arch ||
+    !sameList(a.macs, b.macs) ||
+    !sameList(a.addresses, b.addresses)
+  );
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
