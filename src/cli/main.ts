@@ -15,6 +15,7 @@ import { eventsCommand } from './events.ts';
 import { labCommand } from './lab.ts';
 import { machinesCommand } from './machines.ts';
 import { serveCommand } from './serve.ts';
+import { smokeCommand } from './smoke.ts';
 
 const program = new Command()
   .name('metalseed')
@@ -28,6 +29,7 @@ program.addCommand(checkCommand());
 program.addCommand(assetsCommand());
 program.addCommand(initCommand());
 program.addCommand(kubeconfigCommand());
+program.addCommand(smokeCommand());
 program.addCommand(labCommand());
 // operator commands: they talk to a running seed's API (--server), never to its data directly
 program.addCommand(machinesCommand());
