@@ -73,6 +73,17 @@ function finish(results: { outcome: string }[], f: LabFlags): void {
   }
 }
 
+/** Ctrl-C stops watching; the lab's processes run in their own session and stay up. */
+function interrupted(f: LabFlags): void {
+  process.once('SIGINT', () => {
+    const dirFlag = f.dir === DEFAULT_DIR ? '' : ` --dir ${f.dir}`;
+    print(
+      `\ninterrupted: the lab is still up; \`metalseed lab status${dirFlag}\`, \`metalseed lab down${dirFlag}\``,
+    );
+    process.exit(130);
+  });
+}
+
 export function labCommand(): CommandT {
   const cmd = new Command('lab').description(
     'virtual machines PXE-boot from a real seed: network namespaces + QEMU, no host interface touched',
@@ -84,13 +95,14 @@ export function labCommand(): CommandT {
       .option('-n, --machines <n>', 'how many machines', count, 2)
       .option(
         '--firmware <list>',
-        'bios | uefi | uefi-pxe | bios-undionly | mixed, or a list (bios,uefi-pxe) cycled over the machines',
-        'bios',
+        'bios | uefi | uefi-pxe | bios-undionly | mixed, or a list cycled over the machines',
+        'bios,uefi-pxe',
       )
       .option('--install', 'apt-get install the missing Debian packages first')
       .option('--timeout <seconds>', 'give up waiting after this long', seconds, DEFAULT_TIMEOUT_S)
       .action(async (o: { machines: number; firmware: string; install?: boolean; timeout: number }, c) => {
         const f = await flags(c);
+        interrupted(f);
         const { labUp } = await lab();
         const results = await labUp({
           ...f,
@@ -111,6 +123,7 @@ export function labCommand(): CommandT {
       .option('--timeout <seconds>', 'give up waiting after this long', seconds, DEFAULT_TIMEOUT_S)
       .action(async (o: { firmware: string; timeout: number }, c) => {
         const f = await flags(c);
+        interrupted(f);
         const { labBoot } = await lab();
         finish(await labBoot({ dir: f.dir, firmware: o.firmware, timeoutSeconds: o.timeout, print }), f);
       }),

@@ -2,8 +2,8 @@
  * The lab boot image: Debian's kernel and a small busybox initramfs carrying the real Ignition
  * binary (see init-script.ts for what it does at boot). Built from the host's own packages
  * (linux-image-amd64, busybox-static, ignition), so nothing is downloaded, and rebuilt only
- * when an input changed: a stamp records the kernel version, the init scripts' hash and the
- * Ignition binary's size and mtime.
+ * when an input changed: a stamp records the kernel version, the init scripts' hash, and the
+ * size and mtime of the kernel, Ignition and busybox binaries.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -96,10 +96,23 @@ function readOr(file: string): string | undefined {
   }
 }
 
+/** Bump when the image's layout changes in a way the inputs below do not show. */
+const IMAGE_FORMAT = 2;
+
 function stampOf(kver: string): string {
   const scripts = createHash('sha256').update(INIT_SCRIPT).update(UDHCPC_SCRIPT).digest('hex');
-  const ign = statSync(IGNITION_BIN);
-  return `kernel=${kver}\ninit=${scripts}\nignition=${ign.size}:${Math.trunc(ign.mtimeMs)}\n`;
+  const version = (f: string): string => {
+    const st = statSync(f);
+    return `${st.size}:${Math.trunc(st.mtimeMs)}`;
+  };
+  return [
+    `format=${IMAGE_FORMAT}`,
+    `kernel=${kver}:${version(join('/boot', `vmlinuz-${kver}`))}`,
+    `init=${scripts}`,
+    `ignition=${version(IGNITION_BIN)}`,
+    `busybox=${version(BUSYBOX_BIN)}`,
+    '',
+  ].join('\n');
 }
 
 /** Everything in the initramfs, parents before children. */

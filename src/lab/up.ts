@@ -9,7 +9,16 @@ import { MetalseedError } from '../lib/errors.ts';
 import { LabApi } from './api.ts';
 import { buildBootImage } from './boot-image.ts';
 import { type Firmware, firmwareList } from './firmware.ts';
-import { allNamespaces, type LabPaths, MAX_MACHINES, namespaces, paths, SEED_URL } from './layout.ts';
+import {
+  allNamespaces,
+  DEFAULT_DIR,
+  type LabPaths,
+  MAX_MACHINES,
+  type Namespaces,
+  namespaces,
+  paths,
+  SEED_URL,
+} from './layout.ts';
 import { describeMachine, nextIndex, powerOn } from './machines.ts';
 import { createNetwork, namespaceExists } from './network.ts';
 import { aptInstall, missing, requirements } from './prereqs.ts';
@@ -68,6 +77,25 @@ export async function labUp(o: UpOptions): Promise<MachineResult[]> {
 
   const ns = namespaces(o.prefix);
   createNetwork(ns);
+  try {
+    return await startLab(o, p, ns, firmware, say);
+  } catch (err) {
+    const e = err instanceof MetalseedError ? err : new MetalseedError('INTERNAL', (err as Error).message);
+    throw new MetalseedError(
+      e.code,
+      e.message,
+      `the lab is partly up (logs in ${p.run}); \`metalseed lab down\`${o.dir === DEFAULT_DIR ? '' : ` --dir ${o.dir}`} removes it`,
+    );
+  }
+}
+
+async function startLab(
+  o: UpOptions,
+  p: LabPaths,
+  ns: Namespaces,
+  firmware: Firmware[],
+  say: (s: string) => void,
+): Promise<MachineResult[]> {
   const state: LabState = {
     version: STATE_VERSION,
     prefix: o.prefix,
