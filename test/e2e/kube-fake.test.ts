@@ -1,0 +1,197 @@
+/**
+ * `metalseed smoke` end to end, as an operator runs it, against the fake API server (a real
+ * cluster cannot run here): the CLI process talks mutual TLS to it, creates the nginx
+ * ReplicationController and NodePort Service, waits for the pod, GETs the NodePort on the
+ * node's InternalIP (127.0.0.1, where the fake's "kube-proxy" listens), and cleans up. Also: a
+ * pod that never runs (exit non-zero, step named, objects still removed), Ctrl-C (cleanup,
+ * exit 130), and the default credentials from the seed's data directory.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { issueCertificate, PkiStore } from '../../src/cluster/pki/index.ts';
+import { FakeApiServer } from '../../src/kube/fake-apiserver.ts';
+import { type FakeCluster, kubeletNode, startFakeCluster } from '../../src/kube/testing.ts';
+import { REPO_ROOT } from '../helpers/seed.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'ms-kube-fake-'));
+const BIN = join(REPO_ROOT, 'bin', 'metalseed.js');
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI without blocking this process (the fake API server lives here). */
+function cli(
+  args: string[],
+  onStdout?: (text: string, kill: (sig: NodeJS.Signals) => void) => void,
+): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+      onStdout?.(stdout, (sig) => child.kill(sig));
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+    });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+function withNodes(c: FakeCluster): FakeCluster {
+  c.api.setNode(kubeletNode({ name: 'cp-01', ip: '127.0.0.2', controlPlane: true }));
+  c.api.setNode(kubeletNode({ name: 'worker-01', ip: '127.0.0.1' }));
+  return c;
+}
+
+describe('metalseed smoke against the fake API server', () => {
+  const servers: FakeApiServer[] = [];
+  after(async () => {
+    for (const s of servers) await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const cluster = async (o: Parameters<typeof startFakeCluster>[0] = {}) => {
+    const c = withNodes(await startFakeCluster(o));
+    servers.push(c.api);
+    const file = join(dir, `kubeconfig-${servers.length}`);
+    writeFileSync(file, c.kubeconfig, { mode: 0o600 });
+    return { c, file };
+  };
+
+  it('deploys nginx, sees it Running on worker-01, GETs the NodePort (HTTP 200, nginx title), cleans up', async () => {
+    const { c, file } = await cluster();
+    const r = await cli(['smoke', '--kubeconfig', file, '--timeout', '30s']);
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    const lines = r.stdout.trimEnd().split('\n');
+    process.stdout.write(`${r.stdout}`);
+    assert.match(
+      lines[0]!,
+      /^\s+\d+\.\ds {2}API server https:\/\/127\.0\.0\.1:\d+: v1\.36\.2-fake, 2 nodes, 2 Ready$/,
+    );
+    assert.match(
+      r.stdout,
+      /created Service nginx-example-(\w{5}) \(NodePort 3\d{4}\) and ReplicationController nginx-example-\1/,
+    );
+    assert.match(r.stdout, /pod nginx-example-\w{5}-\w{5} scheduled on node worker-01/);
+    assert.match(r.stdout, /Running on worker-01 \(pod IP 10\.2\.1\.\d+\)/);
+    assert.match(
+      r.stdout,
+      /GET http:\/\/127\.0\.0\.1:3\d{4}\/ -> HTTP 200, \d+ bytes, <title>Welcome to nginx!<\/title>/,
+    );
+    assert.match(
+      r.stdout,
+      /cleaned up: ReplicationController, Service and pods of nginx-example-\w{5} are gone/,
+    );
+    assert.match(
+      lines.at(-1)!,
+      /^smoke test passed: nginx answered on http:\/\/127\.0\.0\.1:3\d{4}\/ \(node worker-01\)$/,
+    );
+    assert.deepEqual(c.api.workloads.leftovers(), []);
+    // the objects went out as the classic example, in today's API, with explicit GC propagation
+    const posts = c.api.requests.filter((q) => q.method === 'POST').map((q) => q.path);
+    assert.deepEqual(posts, [
+      '/api/v1/namespaces/default/services',
+      '/api/v1/namespaces/default/replicationcontrollers',
+    ]);
+    assert.ok(c.api.requests.every((q) => q.user === 'kubernetes-admin'));
+  });
+
+  it('a pod that never runs: non-zero exit naming the step and the reason, and the objects are still removed', async () => {
+    const { c, file } = await cluster({ pods: 'pending' });
+    const r = await cli(['smoke', '--kubeconfig', file, '--timeout', '3s', '-n', 'smoke']);
+    assert.equal(r.status, 7, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /scheduled on node worker-01/);
+    assert.match(
+      r.stderr,
+      /smoke failed at step "running": timed out waiting for the pod to be Running: pod nginx-example-\w{5}-\w{5} is Pending on worker-01 \(container nginx waiting: ImagePullBackOff: Back-off pulling image "nginx"\)/,
+    );
+    assert.match(r.stderr, /hint: the node cannot pull the image/);
+    assert.match(r.stdout, /cleaned up/);
+    assert.doesNotMatch(r.stdout, /smoke test passed/);
+    assert.deepEqual(c.api.workloads.leftovers(), []);
+    assert.ok(
+      c.api.requests.some((q) => q.method === 'DELETE' && q.path.startsWith('/api/v1/namespaces/smoke/')),
+    );
+  });
+
+  it('Ctrl-C while waiting: cleans up and exits 130', async () => {
+    const { c, file } = await cluster({ pods: 'pending' });
+    let sent = false;
+    const r = await cli(['smoke', '--kubeconfig', file, '--timeout', '60s'], (out, kill) => {
+      if (!sent && /scheduled on node/.test(out)) {
+        sent = true;
+        kill('SIGINT');
+      }
+    });
+    assert.equal(r.status, 130, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /interrupted: cleaning up/);
+    assert.match(r.stdout, /cleaned up/);
+    assert.match(r.stderr, /smoke failed at step "running": interrupted/);
+    assert.deepEqual(c.api.workloads.leftovers(), []);
+  });
+
+  it('a kubeconfig the API server refuses: a clear error before anything is created', async () => {
+    const { c } = await cluster();
+    const stranger = await startFakeCluster();
+    servers.push(stranger.api);
+    // the right cluster CA, but the client certificate and key of another cluster's admin
+    const line = (text: string, key: string) => new RegExp(`${key}: .*`).exec(text)![0];
+    const mixed = ['client-certificate-data', 'client-key-data'].reduce(
+      (text, key) => text.replace(line(text, key), line(stranger.kubeconfig, key)),
+      c.kubeconfig,
+    );
+    const bad = join(dir, 'foreign.conf');
+    writeFileSync(bad, mixed, { mode: 0o600 });
+    const r = await cli(['smoke', '--kubeconfig', bad]);
+    assert.equal(r.status, 6, r.stderr);
+    assert.match(
+      r.stderr,
+      /smoke failed at step "api": the API server refused the client credentials \(GET \/version: 401 Unauthorized/,
+    );
+    assert.deepEqual(c.api.workloads.leftovers(), []);
+  });
+
+  it('without --kubeconfig: the admin credentials from the seed data directory', async () => {
+    const dataDir = join(dir, 'data');
+    const pki = await PkiStore.loadOrCreate(join(dataDir, 'pki'), {
+      clusterName: 'kubernetes',
+      now: new Date(),
+    });
+    const serverCert = await issueCertificate({
+      ca: pki.pki.ca,
+      subject: { commonName: 'kube-apiserver' },
+      usages: ['serverAuth'],
+      ipAddresses: ['127.0.0.1'],
+      now: new Date(),
+    });
+    const api = await FakeApiServer.start({ ca: pki.pki.ca, serverCert });
+    servers.push(api);
+    api.setNode(kubeletNode({ name: 'worker-01', ip: '127.0.0.1' }));
+    const config = join(dir, 'seed.yaml');
+    writeFileSync(
+      config,
+      `dataDir: ${dataDir}\ncluster:\n  controlPlaneEndpoint: "127.0.0.1:${new URL(api.url).port}"\n`,
+    );
+    const r = await cli(['smoke', '-c', config, '--timeout', '30s']);
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /smoke test passed/);
+    assert.deepEqual(api.workloads.leftovers(), []);
+
+    const empty = join(dir, 'empty.yaml');
+    writeFileSync(empty, `dataDir: ${join(dir, 'nothing')}\n`);
+    const none = spawnSync(process.execPath, [BIN, 'smoke', '-c', empty], { encoding: 'utf8' });
+    assert.notEqual(none.status, 0);
+    assert.match(
+      none.stderr,
+      /no cluster state in .*nothing\/pki\n {2}hint: run on the seed with its --config, or pass --kubeconfig FILE/,
+    );
+  });
+});
