@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { parseConfigText } from '../config/index.ts';
 import { firmwareList, qemuArgs } from './firmware.ts';
 import { allNamespaces, machineMac, PREFIX_RE } from './layout.ts';
+import { missing } from './prereqs.ts';
 import { labSeedConfig, UNDIONLY_PROFILE } from './seed-config.ts';
 import { milestone, plain } from './serial.ts';
 
@@ -58,4 +59,19 @@ test('the lab seed config is a valid seed config: every role and lab-undionly bo
   }
   assert.match(c.profiles[UNDIONLY_PROFILE]!.kernel, /undionly-\$\{netX\/chip\}\.ipxe$/);
   assert.equal(c.cluster.controlPlaneEndpoint?.port, 6443);
+});
+
+test('prerequisites: missing pieces are named with their Debian package, each package once', () => {
+  const m = missing([
+    { what: 'qemu', pkg: 'qemu-system-x86', present: () => false },
+    { what: 'ovmf code', pkg: 'ovmf', present: () => false },
+    { what: 'ovmf vars', pkg: 'ovmf', present: () => false },
+    { what: 'ip', pkg: 'iproute2', present: () => true },
+    { what: 'addon', pkg: null, present: () => false, fix: 'npm ci' },
+  ]);
+  assert.deepEqual(m.packages, ['qemu-system-x86', 'ovmf']);
+  assert.deepEqual(
+    m.items.map((r) => r.what),
+    ['qemu', 'ovmf code', 'ovmf vars', 'addon'],
+  );
 });
