@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# bench/dhcp.sh — DHCPv4 DORA benchmark with ISC perfdhcp (Debian package kea-admin),
+# metalseed side by side with Kea and dnsmasq, every server with its leases persisted.
+#
+# Usage: bench/dhcp.sh [SERVER...]        SERVER: metalseed kea dnsmasq (default: all three)
+# Env (defaults): MODES="relay bcast" REPS=3 TRIAL_S=5 CLIENTS=20000 START_RATE=500
+#   STEP_PCT=10 LOSS_MAX=1 LAT_RATE=200 LAT_N=1000 RESULTS=<tsv to append to>
+#
+# relay: perfdhcp acts as a relay agent (giaddr 10.77.0.2, unicast to 10.77.0.1:67).
+# bcast: perfdhcp is a directly attached client on bcli0 with the BROADCAST flag.
+# Per mode and server, inside every repetition (servers in rotating order):
+#   lat  LAT_N new clients at LAT_RATE/s: DISCOVER->OFFER and REQUEST->ACK p50/p99 (ms)
+#   max  the highest rate (DORA/s) a TRIAL_S-second trial of new clients completes with
+#        < LOSS_MAX % loss (1 - ACKs/DISCOVERs, 1-s tail for in-flight answers) and >= 97 %
+#        of the target rate: START_RATE doubled until a trial fails, then bisected to STEP_PCT.
+#        Every trial starts the server afresh (empty lease database).
+#   cpu  server user+sys CPU per completed DORA in passing trials (µs)
+# Every client is PXE (option 60 PXEClient:Arch:00007, option 93 = 7): each server picks
+# the boot file ipxe.efi by architecture.
+set -uo pipefail
+. "$(dirname "$0")/lib/common.sh"
+
+SERVERS=("$@"); [ ${#SERVERS[@]} -gt 0 ] || SERVERS=(metalseed kea dnsmasq)
+MODES=${MODES:-relay bcast}; REPS=${REPS:-3}; TRIAL_S=${TRIAL_S:-5}; CLIENTS=${CLIENTS:-20000}
+START_RATE=${START_RATE:-500}; STEP_PCT=${STEP_PCT:-10}; LOSS_MAX=${LOSS_MAX:-1}
+LAT_RATE=${LAT_RATE:-200}; LAT_N=${LAT_N:-1000}; MAX_RATE=${MAX_RATE:-64000}
+OUT=$RES_DIR/dhcp-$(date +%Y%m%d-%H%M%S); mkdir -p "$OUT"
+RESULTS=${RESULTS:-$OUT/results.tsv}; [ -s "$RESULTS" ] || results_header "$RESULTS"
+
+server_cmd() {
+  case $1 in
+    metalseed) echo "$BENCH_DIR/servers/metalseed.sh dhcp";;
+    kea) echo "$BENCH_DIR/servers/kea.sh";;
+    dnsmasq) echo "$BENCH_DIR/servers/dnsmasq-dhcp.sh";;
+    *) die "unknown DHCP server $1 (metalseed, kea, dnsmasq)";;
+  esac
+}
+
+PXE_OPTS=(-o "60,$(printf 'PXEClient:Arch:00007:UNDI:003016' | od -An -tx1 | tr -d ' \n')" -o 93,0007)
+SRV_PID=""
+srv_start() {  # srv_start NAME
+  listening "$SRV_NS" udp 67 && die "udp/67 in $SRV_NS is busy (stale server?)"
+  start_bg "$SRV_NS" "$OUT/server-$1.log" "$(server_cmd "$1")"; SRV_PID=$STARTED_PID
+  wait_port "$SRV_NS" udp 67 30 || { tail -20 "$OUT/server-$1.log" >&2; die "$1 did not bind udp/67"; }
+  sleep 0.3
+}
+srv_stop() { stop_pid "$SRV_PID"; SRV_PID=""; }
+
+perfdhcp_run() {  # perfdhcp_run OUTFILE MODE ARGS...
+  local f=$1 mode=$2; shift 2
+  local target=(-l "$CLI_IP" "$SRV_IP"); [ "$mode" = bcast ] && target=(-l "$CLI_IF" -B)
+  echo "+ perfdhcp -4 $* ${PXE_OPTS[*]} ${target[*]}" >"$f"
+  timeout $((TRIAL_S * 4 + 60)) ip netns exec "$CLI_NS" perfdhcp -4 "$@" "${PXE_OPTS[@]}" "${target[@]}" >>"$f" 2>&1
+}
+# counts FILE -> "discovers_sent acks_received"
+counts() {
+  awk '/Statistics for: DISCOVER-OFFER/{s=1} /Statistics for: REQUEST-ACK/{s=2}
+       /^sent packets:/{if(s==1)d=$3} /^received packets:/{if(s==2)a=$3}
+       END{print d+0, a+0}' "$1"
+}
+
+trial() {  # trial NAME MODE REP RATE -> PASS (0/1), CPU_US
+  local name=$1 mode=$2 rep=$3 rate=$4 f="$OUT/max-$1-$2-r$3-$4.txt" c0 c1 d a loss done_rate
+  srv_start "$name"; c0=$(cpu_s "$SRV_PID")
+  perfdhcp_run "$f" "$mode" -r "$rate" -R "$CLIENTS" -p "$TRIAL_S" -W 1000000
+  c1=$(cpu_s "$SRV_PID"); srv_stop
+  read -r d a < <(counts "$f")
+  loss=$(calc "$d > 0 ? 100 * (1 - $a / $d) : 100")
+  done_rate=$(calc "$a / $TRIAL_S")
+  PASS=$(awk -v l="$loss" -v m="$LOSS_MAX" -v c="$done_rate" -v r="$rate" 'BEGIN{print (l < m && c >= 0.97 * r) ? 1 : 0}')
+  CPU_US=$(calc "$a > 0 ? 1e6 * ($c1 - $c0) / $a : 0")
+  log "$name $mode rep$rep rate=$rate: $a ACKs for $d DISCOVERs (loss $loss%), cpu ${CPU_US}us/DORA pass=$PASS"
+}
+
+search() {  # search NAME MODE REP -> row max_rate, cpu
+  local name=$1 mode=$2 rep=$3 lo=0 hi="" r=$START_RATE cpus=()
+  while :; do
+    trial "$name" "$mode" "$rep" "$r"
+    if [ "$PASS" = 1 ]; then lo=$r; cpus+=("$CPU_US"); [ "$r" -ge "$MAX_RATE" ] && break; r=$((r * 2))
+    else hi=$r; break; fi
+  done
+  while [ -n "$hi" ] && [ $(( (hi - lo) * 100 )) -gt $(( STEP_PCT * (lo > 0 ? lo : 1) )) ] && [ $((hi - lo)) -gt 50 ]; do
+    r=$(( (lo + hi) / 2 / 50 * 50 )); [ "$r" -le "$lo" ] && break
+    trial "$name" "$mode" "$rep" "$r"
+    if [ "$PASS" = 1 ]; then lo=$r; cpus+=("$CPU_US"); else hi=$r; fi
+  done
+  row "$RESULTS" "$rep" "$name" "dhcp-$mode" max_rate "$lo" "DORA/s, <${LOSS_MAX}% loss, ${TRIAL_S}s trials"
+  # CPU per DORA at the highest passing rate (the server is busiest there)
+  [ ${#cpus[@]} -gt 0 ] && row "$RESULTS" "$rep" "$name" "dhcp-$mode" cpu_us_per_dora "${cpus[-1]}" "server CPU at the max rate"
+  log "$name $mode rep$rep: max sustainable $lo DORA/s"
+}
+
+latency() {  # latency NAME MODE REP -> rows offer/ack p50/p99
+  local name=$1 mode=$2 rep=$3 f="$OUT/lat-$1-$2-r$3.txt"
+  srv_start "$name"
+  perfdhcp_run "$f" "$mode" -r "$LAT_RATE" -R "$LAT_N" -n "$LAT_N" -W 2000000 -x t
+  srv_stop
+  # "-x t" prints, per exchange, "sent / received: T1 / T2" (seconds)
+  awk '/Timestamps for packets: DISCOVER-OFFER/{s="offer"} /Timestamps for packets: REQUEST-ACK/{s="ack"}
+       /^sent \/ received:/{printf "%s %.6f\n", s, ($6 - $4) * 1000}' "$f" >"$f.ms"
+  local k p v
+  for k in offer ack; do for p in 50 99; do
+    v=$(awk -v k=$k '$1==k{print $2}' "$f.ms" | pctl "$p")
+    row "$RESULTS" "$rep" "$name" "dhcp-$mode" "${k}_p${p}_ms" "$v" "$LAT_N clients at $LAT_RATE/s"
+  done; done
+  read -r d a < <(counts "$f")
+  log "$name $mode rep$rep latency: $(awk '$1=="ack"' "$f.ms" | wc -l) ACK timestamps, $a ACKs for $d DISCOVERs"
+}
+
+ns_up
+trap 'stop_all; ns_down' EXIT; trap 'exit 130' INT TERM
+[[ " ${SERVERS[*]} " == *" metalseed "* ]] && { ms_build; export MS_CMD; MS_CMD=$(ms_cmd); }
+{ echo "servers: ${SERVERS[*]}  modes: $MODES  reps: $REPS  trial: ${TRIAL_S}s  clients: $CLIENTS  latency: $LAT_N@$LAT_RATE/s"
+  echo "perfdhcp: $(perfdhcp -v 2>&1 | head -1)"; } | tee "$OUT/config.txt" >&2
+n=${#SERVERS[@]}
+for rep in $(seq "$REPS"); do
+  for mode in $MODES; do
+    for k in $(seq 0 $((n - 1))); do
+      name=${SERVERS[$(( (k + rep - 1) % n ))]}
+      latency "$name" "$mode" "$rep"
+      search "$name" "$mode" "$rep"
+    done
+  done
+done
+log "DHCP raw data: $OUT"
