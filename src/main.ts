@@ -24,6 +24,7 @@ import { RaAdvertiser } from './ndp/index.ts';
 import { Provisioner, ProvisionerService, SecretGate } from './provisioner/index.ts';
 import { seedCatalog } from './seed-catalog.ts';
 import { type NetworkFacts, startDhcp } from './serve-dhcp.ts';
+import { startNodeWatch } from './serve-nodes.ts';
 import { startTftp } from './serve-tftp.ts';
 
 /**
@@ -141,6 +142,8 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
       },
     });
     closers.push(() => provisioner.flush());
+    const nodeWatch = startNodeWatch(config, pki, provisioner, logger);
+    if (nodeWatch) closers.push(() => nodeWatch.close());
 
     const dhcp = config.dhcp.mode !== 'off' ? await startDhcp(config, net, provisioner, logger) : undefined;
     if (dhcp) closers.push(dhcp.close);
@@ -151,6 +154,7 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
       provisioner,
       ...(dhcp ? { dhcp: dhcp.server } : {}),
       ...(tftp ? { tftp: tftp.server } : {}),
+      ...(nodeWatch ? { nodeWatch: nodeWatch.watcher } : {}),
     });
     const { check } = loadOrCreateToken(config.dataDir);
     const service = new ProvisionerService(provisioner);

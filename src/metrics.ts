@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DhcpServer } from './dhcp/index.ts';
 import { MACHINE_STATES } from './inventory/index.ts';
+import type { NodeWatcher } from './kube/index.ts';
 import type { Provisioner } from './provisioner/index.ts';
 import type { TftpServer } from './tftp/index.ts';
 
@@ -14,6 +15,7 @@ export interface MetricSources {
   provisioner: Provisioner;
   dhcp?: DhcpServer;
   tftp?: TftpServer;
+  nodeWatch?: NodeWatcher;
 }
 
 /** Boot steps take milliseconds (DHCP) to minutes (a slow disk install). */
@@ -92,6 +94,20 @@ export function createMetrics(src: MetricSources): {
   src.provisioner.timeline.subscribe((e) => {
     if (e.durationMs !== undefined) steps.observe({ step: e.type }, e.durationMs / 1000);
   });
+  const w = src.nodeWatch;
+  if (w) {
+    new Gauge({
+      name: 'metalseed_kube_api_up',
+      help: 'Whether the node watch is connected to the API server (1) or retrying (0)',
+      registers: [registry],
+      collect() {
+        this.set(w.state === 'up' ? 1 : 0);
+      },
+    });
+    mirrored(registry, 'metalseed_kube_watch_failures_total', 'Failed node list/watch attempts', [], () => [
+      [{}, w.stats.failures],
+    ]);
+  }
   const http = new Counter({
     name: 'metalseed_http_requests_total',
     help: 'HTTP requests, by route and status code',

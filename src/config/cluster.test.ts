@@ -29,6 +29,7 @@ describe('parseClusterSpec', () => {
         scratchDisk: null,
         controllerDisk: '/dev/sda',
         armSeconds: 0,
+        watchNodes: true,
         dnsServiceIP: '10.3.0.10',
         kubernetesServiceIP: '10.3.0.1',
       });
@@ -44,7 +45,9 @@ describe('parseClusterSpec', () => {
       controlPlaneEndpoint: 'k8s-api.lab.example:443',
       sshAuthorizedKeys: [`  ${KEY}  `],
       scratchDisk: '/dev/disk/by-id/ata-QEMU_HARDDISK_QM00002',
+      watchNodes: false,
     });
+    assert.equal(s.watchNodes, false);
     assert.equal(s.name, 'lab.seed');
     assert.equal(s.kubernetesVersion, 'v1.35.4', 'the v is added');
     assert.deepEqual(s.controlPlaneEndpoint, { host: 'k8s-api.lab.example', port: 443 });

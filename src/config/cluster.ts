@@ -54,6 +54,7 @@ export const CLUSTER_KEYS = [
   'scratchDisk',
   'controllerDisk',
   'arm',
+  'watchNodes',
 ] as const;
 
 export interface Endpoint {
@@ -81,6 +82,11 @@ export interface ClusterSpec {
   controllerDisk: string;
   /** Seconds controller enrolment stays armed after the seed starts; 0: only `metalseed arm`. */
   armSeconds: number;
+  /**
+   * Follow the cluster's Nodes with the admin kubeconfig (marks machines joined, clears a
+   * rebooted diskless worker's stale Node); only when the control-plane endpoint is known.
+   */
+  watchNodes: boolean;
   /** Derived: the 10th address of serviceCIDR, where kubeadm puts CoreDNS. */
   dnsServiceIP: string;
   /** Derived: the first address of serviceCIDR, the `kubernetes` Service. */
@@ -110,6 +116,7 @@ export function parseClusterSpec(raw: unknown): ClusterSpec {
     scratchDisk: device(o.scratchDisk, 'scratchDisk'),
     controllerDisk: device(o.controllerDisk, 'controllerDisk') ?? DEFAULT_CONTROLLER_DISK,
     armSeconds: f.duration(o.arm, [P, 'arm'], 0),
+    watchNodes: f.bool(o.watchNodes, [P, 'watchNodes'], true),
     dnsServiceIP: indexedAddress(svc, DNS_SERVICE_INDEX),
     kubernetesServiceIP: indexedAddress(svc, KUBERNETES_SERVICE_INDEX),
   };

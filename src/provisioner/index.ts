@@ -1,4 +1,11 @@
 export { type ClusterRuntime, IGNITION_TYPE, PREVIEW_BEARER } from './cluster-configs.ts';
+export {
+  ClusterNodes,
+  type ClusterNodesOptions,
+  type LeaseReading,
+  type NodeOps,
+  STALE_CHECK_MS,
+} from './cluster-nodes.ts';
 export { PENDING_ROLE } from './enrol.ts';
 export type { MachineFacts } from './facts.ts';
 export {

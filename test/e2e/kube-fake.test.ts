@@ -15,6 +15,10 @@ import { after, describe, it } from 'node:test';
 import { issueCertificate, PkiStore } from '../../src/cluster/pki/index.ts';
 import { FakeApiServer } from '../../src/kube/fake-apiserver.ts';
 import { type FakeCluster, kubeletNode, startFakeCluster } from '../../src/kube/testing.ts';
+import { type LogRecord, recordingLogger } from '../../src/lib/log.ts';
+import { parseMac } from '../../src/lib/net.ts';
+import { startNodeWatch } from '../../src/serve-nodes.ts';
+import { testProvisioner } from '../helpers/provisioner.ts';
 import { REPO_ROOT } from '../helpers/seed.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ms-kube-fake-'));
@@ -195,3 +199,60 @@ describe('metalseed smoke against the fake API server', () => {
     );
   });
 });
+
+describe('serve: the node watch wired to the provisioner, against the fake API server', () => {
+  it('marks a worker joined when its Node turns Ready, and clears its stale Node when it netboots again', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'ms-node-watch-'));
+    const pki = await PkiStore.loadOrCreate(join(root, 'pki'), {
+      clusterName: 'kubernetes',
+      now: new Date(),
+    });
+    const serverCert = await issueCertificate({
+      ca: pki.pki.ca,
+      subject: { commonName: 'kube-apiserver' },
+      usages: ['serverAuth'],
+      ipAddresses: ['127.0.0.1'],
+      now: new Date(),
+    });
+    const api = await FakeApiServer.start({ ca: pki.pki.ca, serverCert });
+    const { p, store } = await testProvisioner(`
+dataDir: ${root}
+cluster: { controlPlaneEndpoint: "127.0.0.1:${new URL(api.url).port}" }
+machines:
+  - { mac: "52:54:00:00:00:21", role: worker, hostname: worker-01 }
+`);
+    const records: LogRecord[] = [];
+    const watch = startNodeWatch(p.o.config, pki, p, recordingLogger(records), { staleCheckMs: 50 });
+    assert.ok(watch);
+    try {
+      const m = p.machineFor({ mac: parseMac('52:54:00:00:00:21')! });
+      for (const step of ['http.ipxe', 'http.ignition', 'report']) p.timeline.record(m, step, {});
+      await until(() => api.openWatches === 1); // listed, now watching: each change is an event
+      api.setNode(kubeletNode({ name: 'worker-01', ready: 'False', ip: '10.0.0.21' }));
+      api.setNode(kubeletNode({ name: 'worker-01', ready: 'True', ip: '10.0.0.21' }));
+      await until(() => p.registry.get(m.id)!.state === 'joined');
+      api.setLease('worker-01', '2026-11-28T10:00:00.000000Z');
+      p.timeline.record(m, 'dhcp.discover', {}, { netbootStart: true }); // the worker reboots
+      await until(() => !api.nodes.has('worker-01'));
+      await until(() => records.some((r) => r.event === 'node.stale_deleted'));
+      await p.flush();
+      const types = (await store.listEvents(m.id)).map((e) => e.type).filter((t) => t.startsWith('node.'));
+      assert.deepEqual(types, ['node.registered', 'node.ready', 'node.stale_deleted']);
+      const del = api.requests.find((r) => r.method === 'DELETE');
+      assert.equal(del?.path, '/api/v1/nodes/worker-01');
+      assert.equal(watch.watcher.state, 'up');
+    } finally {
+      await watch.close();
+      await api.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+async function until(ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
