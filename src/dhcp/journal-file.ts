@@ -1,6 +1,6 @@
 /**
- * A lease journal in a JSON-lines file in `dataDir`: each change is appended, and `sync`
- * (fdatasync) runs before the ACKs that depend on it are sent; the newest row for an address
+ * A lease journal in a JSON-lines file in `dataDir`: each change is appended, and `sync` or
+ * `syncAsync` (fdatasync) runs before the ACKs that depend on it are sent; the newest row for an address
  * wins. On open the file is
  * compacted (written to a temporary file, synced, renamed) so it does not grow forever. A torn
  * last line from a crash is skipped and reported, never fatal.
@@ -63,6 +63,18 @@ export class FileJournal implements LeaseJournal {
     if (!this.dirty || this.fd === null) return;
     fs.fdatasyncSync(this.fd);
     this.dirty = false;
+  }
+
+  syncAsync(done: (err?: Error) => void): void {
+    if (!this.dirty || this.fd === null) {
+      done();
+      return;
+    }
+    this.dirty = false; // rows put from now on wait for the next sync
+    fs.fdatasync(this.fd, (err) => {
+      if (err) this.dirty = true;
+      done(err ?? undefined);
+    });
   }
 
   close(): void {

@@ -27,6 +27,13 @@ export interface LeaseJournal {
   /** True when changes were put since the last sync. */
   readonly dirty: boolean;
   sync(): void;
+  /**
+   * `sync` off the event loop (fdatasync on libuv's thread pool): the server keeps answering
+   * DISCOVERs while the disk works, and the ACKs that were waiting leave in `done`. Changes
+   * put after the call are not covered; the next sync takes them. Journals without it are
+   * synced with `sync`.
+   */
+  syncAsync?(done: (err?: Error) => void): void;
   close(): void;
 }
 

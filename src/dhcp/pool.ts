@@ -100,6 +100,22 @@ export class Pool {
     this.o.journal.sync();
   }
 
+  /** Makes the changes so far durable, then calls `done` (see LeaseJournal.syncAsync). */
+  syncAsync(done: (err?: Error) => void): void {
+    const j = this.o.journal;
+    if (j.syncAsync) {
+      j.syncAsync(done);
+      return;
+    }
+    try {
+      j.sync();
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    done();
+  }
+
   /** Binds `ip` to `mac` for `seconds` (durable after `sync`); false when not available. */
   bind(mac: Mac, ip: number, seconds: number, hostname?: string): boolean {
     if (!this.availableTo(mac, ip)) return false;

@@ -82,6 +82,7 @@ const MAX_HOPS = 16; // RFC 1542 section 4.1.1: relays discard beyond a configur
 export class DhcpServer {
   readonly stats: DhcpStats = { received: {}, sent: {}, dropped: {} };
   private readonly outbox: { socket: UdpSocket; bytes: Uint8Array; to: Peer }[] = [];
+  private committing = false; // a sync is scheduled or running; the outbox is the next group
   private readonly handler: ModeHandler;
 
   constructor(private readonly o: DhcpServerOptions) {
@@ -134,7 +135,8 @@ export class DhcpServer {
       ? { address: from.address, port: from.port || PXE_PORT }
       : destination(req, reply, from);
     const bytes = encode(reply);
-    if (this.o.pool?.unsynced || this.outbox.length > 0) this.defer(socket, bytes, to);
+    // Only replies after a lease change wait; an OFFER (not journaled) never queues behind a sync.
+    if (this.o.pool?.unsynced) this.defer(socket, bytes, to);
     else socket.send(bytes, to.port, to.address);
     this.count(this.stats.sent, messageType(reply) ?? 'unknown');
     return reply;
@@ -143,23 +145,32 @@ export class DhcpServer {
   /**
    * Group commit: replies that depend on lease changes wait until the end of this event-loop
    * turn, when one sync makes all changes durable; then they all leave (a crash before the
-   * sync loses only replies nobody received).
+   * sync loses only replies nobody received). The sync runs off the event loop, so requests
+   * keep being answered meanwhile; their ACKs form the next group, synced when this one is done.
    */
   private defer(socket: UdpSocket, bytes: Uint8Array, to: Peer): void {
     this.outbox.push({ socket, bytes, to });
-    if (this.outbox.length > 1) return;
-    setImmediate(() => {
-      const out = this.outbox.splice(0);
-      try {
-        this.o.pool?.sync();
-      } catch (err) {
+    if (this.committing) return;
+    this.committing = true;
+    setImmediate(() => this.commit());
+  }
+
+  private commit(): void {
+    const out = this.outbox.splice(0);
+    if (out.length === 0 || !this.o.pool) {
+      this.committing = false;
+      return;
+    }
+    this.o.pool.syncAsync((err) => {
+      if (err) {
         this.o.logger.error(
-          { event: 'dhcp.sync_failed', err: (err as Error).message },
+          { event: 'dhcp.sync_failed', err: err.message },
           'lease journal sync failed; replies dropped',
         );
-        return;
+      } else {
+        for (const r of out) r.socket.send(r.bytes, r.to.port, r.to.address);
       }
-      for (const r of out) r.socket.send(r.bytes, r.to.port, r.to.address);
+      this.commit(); // the group that gathered during this sync
     });
   }
 

@@ -8,6 +8,8 @@ import { MetalseedError } from './errors.ts';
 export interface Native {
   bindToDevice(fd: number, ifname: string): void;
   sendIcmp6Multicast(ifname: string, group: string, payload: Uint8Array): void;
+  /** UDP_SEGMENT (udp(7)); optional: an addon built by an older checkout lacks it. */
+  setUdpSegment?(fd: number, size: number): void;
 }
 
 let cached: Native | null | undefined;

@@ -19,6 +19,12 @@ export interface UdpSocket {
   send(buf: Uint8Array, port: number, address: string): void;
   onMessage(handler: (msg: Uint8Array, from: Peer) => void): void;
   close(): void;
+  /**
+   * UDP segmentation offload (native setUdpSegment): from now on a send longer than `bytes`
+   * leaves as datagrams of `bytes` each. False when the kernel or the addon cannot; absent on
+   * fakes. Callers then send one datagram per call, as before.
+   */
+  setSegmentSize?(bytes: number): boolean;
 }
 
 export interface UdpOptions {
@@ -113,11 +119,41 @@ export const openUdp: UdpFactory = (opts) =>
   });
 
 function wrap(sock: dgram.Socket): UdpSocket {
+  let segment = 0; // > 0: sends longer than this are cut into datagrams of this size
+  let byKernel = false;
+  /** Cuts one long send into its datagrams here: the kernel refused (EIO, no checksum offload). */
+  const split = (buf: Uint8Array, port: number, address: string): void => {
+    for (let at = 0; at < buf.length; at += segment) sock.send(buf.subarray(at, at + segment), port, address);
+  };
   return {
     port: sock.address().port,
-    send: (buf, port, address) => sock.send(buf, port, address),
+    send: (buf, port, address) => {
+      if (segment === 0 || buf.length <= segment) sock.send(buf, port, address);
+      else if (!byKernel) split(buf, port, address);
+      else
+        sock.send(buf, port, address, (err) => {
+          if (!err) return;
+          byKernel = false;
+          try {
+            native().setUdpSegment?.(socketFd(sock), 0);
+          } catch {}
+          split(buf, port, address);
+        });
+    },
     onMessage: (handler) =>
       sock.on('message', (msg, r) => handler(msg, { address: r.address, port: r.port })),
+    setSegmentSize: (bytes) => {
+      try {
+        const set = native().setUdpSegment;
+        if (!set) return false; // an addon built before setUdpSegment existed
+        set(socketFd(sock), bytes);
+      } catch {
+        return false;
+      }
+      segment = bytes;
+      byKernel = true;
+      return true;
+    },
     close: () => {
       try {
         sock.close();

@@ -66,9 +66,46 @@ const closeSoon = (socket: UdpSocket): void => {
   setImmediate(() => socket.close());
 };
 
+/**
+ * UDP segmentation: datagrams of one send are cut at 4 + blksize bytes, so consecutive DATA
+ * packets can share a send. A send carries at most 64 segments (UDP_MAX_SEGMENTS in older
+ * kernels) and 65,507 bytes (the largest UDP payload). Returns 1 when the socket cannot.
+ */
+function segmentedBlocks(socket: UdpSocket, blksize: number): number {
+  const per = Math.min(64, Math.floor(65_507 / (4 + blksize)));
+  if (per < 2 || !socket.setSegmentSize?.(4 + blksize)) return 1;
+  return per;
+}
+
+/**
+ * `count` DATA packets (RFC 1350 section 5: opcode, block, data) for absolute blocks from
+ * `block`, back to back in one buffer; their data starts at `offset` in `data`. Only the
+ * file's last block is shorter than blksize, so every packet but the last is 4 + blksize long.
+ */
+function dataPackets(
+  data: Uint8Array,
+  offset: number,
+  block: number,
+  count: number,
+  blksize: number,
+): Uint8Array {
+  const bytes = Math.min(count * blksize, data.length - offset);
+  const out = Buffer.allocUnsafe(bytes + 4 * count);
+  for (let i = 0; i < count; i++) {
+    const at = i * (4 + blksize);
+    const from = offset + i * blksize;
+    out.writeUInt16BE(TftpOpcode.DATA, at);
+    out.writeUInt16BE(wireBlock(block + i), at + 2);
+    out.set(data.subarray(from, Math.min(from + blksize, data.length)), at + 4);
+  }
+  return out;
+}
+
 export function startTransfer(ctx: TransferContext): Transfer {
   const { socket, peer, source, params } = ctx;
   const window = new SendWindow(blockCount(source.size, params.blksize), params.windowsize);
+  // DATA packets per send: a whole window leaves in one send when the socket segments
+  const perSend = params.windowsize > 1 ? segmentedBlocks(socket, params.blksize) : 1;
   const started = ctx.now();
   const baseMs = params.timeoutMs ?? ctx.defaultTimeoutMs;
   let phase: 'oack' | 'data' | 'ended' = ctx.oack ? 'oack' : 'data';
@@ -122,9 +159,9 @@ export function startTransfer(ctx: TransferContext): Transfer {
       return;
     }
     if (gen !== generation || phase === 'ended') return;
-    for (let b = first; b <= last; b++) {
-      const chunk = data.subarray((b - first) * params.blksize, (b - first + 1) * params.blksize);
-      sendTo(socket, encode({ op: 'DATA', block: wireBlock(b), data: chunk }), peer);
+    for (let b = first; b <= last; b += perSend) {
+      const n = Math.min(perSend, last - b + 1);
+      sendTo(socket, dataPackets(data, (b - first) * params.blksize, b, n, params.blksize), peer);
     }
     window.markSent(last);
   };
