@@ -12,7 +12,7 @@ import { KubeClient } from './client.ts';
 import type { KubeApiError } from './errors.ts';
 import { FakeApiServer } from './fake-apiserver.ts';
 import type { NodeFact } from './node-facts.ts';
-import { type NodeListener, NodeWatcher } from './node-watch.ts';
+import { type NodeListener, type NodeSource, NodeWatcher } from './node-watch.ts';
 import { type FakeCluster, kubeletNode, startFakeCluster } from './testing.ts';
 
 interface Seen {
@@ -254,6 +254,30 @@ describe('NodeWatcher', () => {
       (e: KubeApiError) => e.code === 'ACCESS_DENIED' && e.status === 403,
     );
     client.close();
+  });
+
+  it('a server that ends every watch at once does not spin: watches are spaced by the backoff', async () => {
+    let watches = 0;
+    const source: NodeSource = {
+      server: 'https://stub',
+      get: async <T>() => ({ metadata: { resourceVersion: '1' }, items: [] }) as T,
+      watch: async () => {
+        watches++;
+      },
+    };
+    const w = new NodeWatcher({
+      source,
+      listener: recorder(),
+      logger: recordingLogger(),
+      backoffInitialMs: 40,
+      backoffMaxMs: 40,
+      random: () => 0.5,
+    });
+    w.start();
+    await new Promise((r) => setTimeout(r, 300));
+    await w.stop();
+    // 30 ms apart (half-jittered 40 ms ceiling): about 10 in 300 ms, not thousands
+    assert.ok(watches >= 3 && watches <= 15, `${watches} watches`);
   });
 });
 

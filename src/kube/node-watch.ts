@@ -24,6 +24,8 @@ export const BACKOFF_MAX_MS = 30_000;
  * request. client-go's reflector asks for 5–10 minutes (minWatchTimeout).
  */
 export const WATCH_TIMEOUT_S = 300;
+/** A watch that ends cleanly sooner than this did not really watch; the next one waits a little. */
+const QUICK_END_MS = 1_000;
 /** Silence longer than this is a dead connection: the server ends the watch or bookmarks long before. */
 const WATCH_IDLE_SLACK_MS = 60_000;
 
@@ -85,11 +87,16 @@ export class NodeWatcher {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let quickEnds = 0;
     while (!this.signal.aborted) {
       try {
         if (this.version === null) await this.list();
+        const started = this.now();
         await this.watchOnce();
         failures = 0;
+        // a watch the server ends at once (a proxy cutting streams) must not become a busy loop
+        if (this.now() - started < QUICK_END_MS) await this.sleep(this.backoff(++quickEnds));
+        else quickEnds = 0;
       } catch (err) {
         if (this.signal.aborted) break;
         if (err instanceof KubeApiError && err.status === GONE) {
