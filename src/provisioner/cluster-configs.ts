@@ -22,6 +22,7 @@ import {
 import type { BootstrapToken, ClusterIdentity } from '../cluster/pki/index.ts';
 import type { ClusterSpec, Endpoint, MachineConfig } from '../config/index.ts';
 import type { Machine } from '../inventory/index.ts';
+import { BoundedMemo } from '../lib/memo.ts';
 import { ipToString } from '../lib/net.ts';
 import type { SecretGate } from './secret-gate.ts';
 
@@ -53,6 +54,23 @@ export interface RoleInput {
   controllers: readonly Machine[];
   configMachines: readonly MachineConfig[];
   now: Date;
+}
+
+/**
+ * Rendered worker configs, per cluster spec. Rendering one (kubeadm YAML, then Ignition JSON)
+ * costs ~0.2 ms; a boot storm's retries and every re-fetch ask again with the same inputs.
+ * 16,384 entries of ~3.4 KB: a /18 of workers in ~55 MB at most.
+ */
+const WORKER_MEMO_SIZE = 16_384;
+const workerMemos = new WeakMap<ClusterSpec, BoundedMemo<string>>();
+
+function workerMemo(spec: ClusterSpec): BoundedMemo<string> {
+  let m = workerMemos.get(spec);
+  if (!m) {
+    m = new BoundedMemo<string>(WORKER_MEMO_SIZE);
+    workerMemos.set(spec, m);
+  }
+  return m;
 }
 
 /** Shown instead of a bearer token by a preview, which must not issue one. */
@@ -87,14 +105,18 @@ export function roleConfig(rt: ClusterRuntime, i: RoleInput, preview = false): R
   };
   const facts = { sysext: sysext !== undefined, endpoint: `${endpoint.host}:${endpoint.port}` };
   if (role === 'worker') {
-    const joinConfig = renderWorkerJoinConfig({
-      node,
-      endpoint,
-      bootstrapToken: token,
-      caCertHash: rt.caCertHash,
+    // A worker's config is a pure function of these inputs (and of rt.spec, the memo's owner).
+    const key = JSON.stringify([node, endpoint, token, rt.caCertHash, i.reportUrl, sysext ?? null]);
+    const body = workerMemo(rt.spec).get(key, () => {
+      const joinConfig = renderWorkerJoinConfig({
+        node,
+        endpoint,
+        bootstrapToken: token,
+        caCertHash: rt.caCertHash,
+      });
+      return renderIgnition(nodeIgnition({ ...base, role: 'worker', joinConfig }));
     });
-    const spec = nodeIgnition({ ...base, role: 'worker', joinConfig });
-    return { ok: true, body: renderIgnition(spec), data: { ...facts, kubeadm: 'join' } };
+    return { ok: true, body, data: { ...facts, kubeadm: 'join' } };
   }
   if (rt.secretsBaseUrl === null) {
     return refuse(

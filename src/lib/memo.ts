@@ -1,0 +1,27 @@
+/**
+ * A bounded memo: values computed once per string key, the oldest key dropped first when
+ * full. For pure renderers whose inputs can be written as a key far cheaper than the output
+ * is built (a worker's Ignition: a few strings in, 3 KB of YAML-in-JSON out).
+ */
+export class BoundedMemo<V> {
+  private readonly values = new Map<string, V>();
+
+  constructor(readonly max: number) {
+    if (!Number.isInteger(max) || max < 1)
+      throw new RangeError(`memo size must be a positive integer, got ${max}`);
+  }
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  /** The value for `key`, computing (and keeping) it on first use. */
+  get(key: string, compute: () => V): V {
+    const hit = this.values.get(key);
+    if (hit !== undefined) return hit;
+    const v = compute();
+    if (this.values.size >= this.max) this.values.delete(this.values.keys().next().value!);
+    this.values.set(key, v);
+    return v;
+  }
+}
