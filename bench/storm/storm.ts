@@ -41,6 +41,7 @@ const MACHINE_NET = '10.100.0.0/18';
 const RELAY_IP = '10.100.0.1';
 const RANGE = '10.100.0.10-10.100.63.250'; // 16,137 addresses: room for 10k and retries
 const HTTP_PORT = 8080;
+const CONTROL_PLANE = '10.100.0.5:6443'; // a fixed address below the range (no API server is needed)
 
 if (!Number.isInteger(N) || N < 1 || N > 16000) {
   console.error(`--machines must be 1..16000 (the /18 range holds 16,137), got ${a.machines}`);
@@ -129,6 +130,8 @@ function writeConfig(dir: string): string {
       'tftp: { enabled: true, root: /usr/lib/ipxe }',
       `log: { level: ${a['log-level']}, format: json }`,
       'defaultRole: worker',
+      // a known endpoint: every worker gets its node config (kubeadm JoinConfiguration), as in production
+      `cluster: { controlPlaneEndpoint: "${CONTROL_PLANE}" }`,
       '',
     ].join('\n'),
   );
@@ -310,6 +313,7 @@ async function main(): Promise<void> {
     const seedDone = collect(seed);
     await waitReady(seed, seedLog);
     const seedCpu = sampler(seed.pid!);
+    const loadavgBefore = os.loadavg();
     const genOut = path.join(dir, 'generator.json');
     const gen = start(
       genNs,
@@ -367,6 +371,8 @@ async function main(): Promise<void> {
         model: os.cpus()[0]?.model,
         node: process.version,
         kernel: os.release(),
+        loadavgBefore,
+        loadavgAfter: os.loadavg(),
       },
       options: {
         machines: N,
@@ -390,6 +396,10 @@ async function main(): Promise<void> {
     );
     console.log(
       `total ${(storm.wallMs / 1000).toFixed(1)} s (target < ${STORM_TARGET_S} s for 10,000: ${N === 10000 ? total.text : 'n/a at this N'})`,
+    );
+    console.log(
+      `host load average (other processes share these ${os.cpus().length} cores): ` +
+        `${loadavgBefore[0]!.toFixed(1)} before, ${os.loadavg()[0]!.toFixed(1)} after`,
     );
     console.log(
       `seed: ${seedUse.cpuSeconds} CPU s (${seedUse.cpuPercent}% of one core), peak RSS ${seedUse.peakRssMiB} MiB; ` +
