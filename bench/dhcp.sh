@@ -2,7 +2,8 @@
 # bench/dhcp.sh — DHCPv4 DORA benchmark with ISC perfdhcp (Debian package kea-admin),
 # metalseed side by side with Kea and dnsmasq, every server with its leases persisted.
 #
-# Usage: bench/dhcp.sh [SERVER...]        SERVER: metalseed kea dnsmasq (default: all three)
+# Usage: bench/dhcp.sh [SERVER...]        SERVER: metalseed kea dnsmasq (default: all three),
+#        or metalseed-core (the DHCP server without the provisioner, bench/tools/dhcp-core.ts)
 # Env (defaults): MODES="relay bcast" REPS=3 TRIAL_S=5 CLIENTS=20000 START_RATE=500
 #   STEP_PCT=10 LOSS_MAX=1 LAT_RATE=200 LAT_N=1000 RESULTS=<tsv to append to>
 #
@@ -30,9 +31,11 @@ RESULTS=${RESULTS:-$OUT/results.tsv}; [ -s "$RESULTS" ] || results_header "$RESU
 server_cmd() {
   case $1 in
     metalseed) echo "$BENCH_DIR/servers/metalseed.sh dhcp";;
+    # the protocol server without the provisioner (see tools/dhcp-core.ts)
+    metalseed-core) echo "env -C $REPO_DIR node --import tsx $BENCH_DIR/tools/dhcp-core.ts $BENCH_HOME/run/metalseed-core-\$\$";;
     kea) echo "$BENCH_DIR/servers/kea.sh";;
     dnsmasq) echo "$BENCH_DIR/servers/dnsmasq-dhcp.sh";;
-    *) die "unknown DHCP server $1 (metalseed, kea, dnsmasq)";;
+    *) die "unknown DHCP server $1 (metalseed, metalseed-core, kea, dnsmasq)";;
   esac
 }
 

@@ -5,8 +5,9 @@
 #   bench/run.sh full    three repetitions of everything (see bench/README.md): about an hour
 #
 # Results (one TSV for all parts) and the report land in $BENCH_HOME/results/run-<time>/.
-# PARTS="dhcp tftp http" selects parts. Environment variables of the part scripts pass through
-# (e.g. REPS=5 bench/run.sh full).
+# PARTS="dhcp tftp http" selects parts; DHCP_SERVERS the DHCP servers of a full run (add
+# metalseed-core for the protocol server alone). Environment variables of the part scripts
+# pass through (e.g. REPS=5 bench/run.sh full).
 set -uo pipefail
 B=$(cd "$(dirname "$0")" && pwd)
 cd "$B/.." || exit 1  # tsx resolves from the repository
@@ -17,6 +18,9 @@ OUT=$BENCH_HOME/results/run-$MODE-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 export RESULTS=$OUT/results.tsv BENCH_HOME
 "$B/prereqs.sh" || exit 1
+# compile metalseed once for all parts (lib/common.sh ms_build)
+. "$B/lib/common.sh"
+ms_build && export MS_BUILT=1
 {
   echo "metalseed bench ($MODE) $(date -u +%FT%TZ)"
   echo "commit $(git -C "$B/.." rev-parse --short HEAD)$(git -C "$B/.." diff --quiet HEAD -- src native || echo ' + uncommitted changes in src/native')"
@@ -34,7 +38,8 @@ case $MODE in
     http() { REPS=1 DUR=3 ASSETS="vmlinuz-30m:30" "$B/http.sh"; }
     ;;
   full)
-    dhcp() { "$B/dhcp.sh" metalseed kea dnsmasq; }
+    # shellcheck disable=SC2086
+    dhcp() { "$B/dhcp.sh" ${DHCP_SERVERS:-metalseed kea dnsmasq}; }
     tftp() { "$B/tftp.sh"; }
     http() { "$B/http.sh"; }
     ;;

@@ -107,7 +107,21 @@ stop_pid() {
   fi
   wait "$pid" 2>/dev/null || true
 }
-stop_all() { local p; for p in "${BENCH_PIDS[@]}"; do stop_pid "$p"; done; BENCH_PIDS=(); }
+# descendants PID: the PIDs of its children, grandchildren... (tftpd-hpa forks per transfer)
+descendants() {
+  local kids k
+  kids=$(ps -o pid= --ppid "$1" 2>/dev/null | xargs)
+  for k in $kids; do echo "$k"; descendants "$k"; done
+}
+# stop_tree PID: the process, then whatever it started that is still running (by PID)
+stop_tree() {
+  local kids k
+  kids=$(descendants "$1")
+  stop_pid "$1"
+  for k in $kids; do alive "$k" && kill -TERM "$k" 2>/dev/null; done
+  return 0
+}
+stop_all() { local p; for p in "${BENCH_PIDS[@]}"; do stop_tree "$p"; done; BENCH_PIDS=(); }
 
 # listening NS PROTO PORT: something listens there
 listening() {
@@ -143,6 +157,7 @@ results_header() { printf 'rep\tserver\ttest\tmetric\tvalue\tnote\n' >"$1"; }
 MS_RUNTIME=${MS_RUNTIME:-dist}
 ms_build() {
   [ "$MS_RUNTIME" = dist ] || return 0
+  [ -z "${MS_BUILT:-}" ] || return 0 # bench/run.sh built it once for all parts
   log "building metalseed into $BENCH_HOME/dist (tsc)"
   (cd "$REPO_DIR" && npx tsc -p tsconfig.json --outDir "$BENCH_HOME/dist" --sourceMap false) >&2 \
     || die "tsc failed"

@@ -177,6 +177,8 @@ function tapped(sock: UdpSocket, handlers: Handler[]): UdpSocket {
       sock.onMessage(h);
     },
     close: () => sock.close(),
+    // windows then leave as one segmented send, as in production
+    ...(sock.setSegmentSize ? { setSegmentSize: (bytes: number) => sock.setSegmentSize!(bytes) } : {}),
   };
 }
 
