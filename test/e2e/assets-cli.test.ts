@@ -189,7 +189,7 @@ describe('metalseed assets', () => {
   it('bad arguments: unknown OS, malformed version', async () => {
     const os = await cli('fetch', 'fedora');
     assert.equal(os.code, ErrorCodes.INVALID_INPUT.exit);
-    assert.match(os.stderr, /unknown OS "fedora"/);
+    assert.match(os.stderr, /unknown asset "fedora"/);
     const v = await cli(...fetchArgs('../../etc'));
     assert.equal(v.code, ErrorCodes.INVALID_INPUT.exit);
     assert.match(v.stderr, /is not a Flatcar version/);
