@@ -59,6 +59,7 @@ test('the lab seed config is a valid seed config: every role and lab-undionly bo
   }
   assert.match(c.profiles[UNDIONLY_PROFILE]!.kernel, /undionly-\$\{netX\/chip\}\.ipxe$/);
   assert.equal(c.cluster.controlPlaneEndpoint?.port, 6443);
+  assert.equal(c.cluster.watchNodes, false);
 });
 
 test('prerequisites: missing pieces are named with their Debian package, each package once', () => {

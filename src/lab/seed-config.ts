@@ -74,6 +74,8 @@ export function labSeedConfig(i: SeedConfigInputs): Record<string, unknown> {
     cluster: {
       name: 'metalseed-lab',
       controlPlaneEndpoint: CONTROL_PLANE_ENDPOINT,
+      // no control plane runs in the lab yet: watching its Nodes would only ARP for it forever
+      watchNodes: false,
     },
   };
 }
