@@ -26,6 +26,7 @@ import { seedCatalog } from './seed-catalog.ts';
 import { type NetworkFacts, startDhcp } from './serve-dhcp.ts';
 import { startNodeWatch } from './serve-nodes.ts';
 import { startTftp } from './serve-tftp.ts';
+import { startTokenKeeper } from './serve-tokens.ts';
 
 /**
  * Pending connections the machine-facing listener queues (listen(2); the kernel caps it at
@@ -108,6 +109,8 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
       );
     const advertise = ipToString(net.advertise);
     const seedTls = await loadOrCreateSeedTls(pki.dir, advertise, new Date());
+    const tokens = startTokenKeeper(config, pki, logger.child({ component: 'tokens' }));
+    closers.push(() => tokens.close());
     const gate = new SecretGate(Date.now);
     if (config.cluster.armSeconds > 0) {
       const until = gate.arm(config.cluster.armSeconds);
@@ -131,7 +134,7 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
         spec: config.cluster,
         identity: pki.pki,
         caCertHash: pki.pki.caCertHash,
-        bootstrapToken: () => pki.pki.bootstrapToken,
+        bootstrapToken: () => tokens.current(),
         seedCaPem: seedTls.caPem,
         secretsBaseUrl: config.http.tlsPort > 0 ? `https://${advertise}:${config.http.tlsPort}` : null,
         sysext: () => {

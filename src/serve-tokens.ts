@@ -1,0 +1,40 @@
+/**
+ * The join-token keeper for `serve`: rotates the batch token and registers it in the cluster
+ * with the seed's admin kubeconfig (cluster/token-keeper.ts). Without a known control-plane
+ * endpoint it only rotates; the first controller's InitConfiguration carries the token then.
+ */
+import { operatorKubeconfig } from './cluster/index.ts';
+import type { PkiStore } from './cluster/pki/index.ts';
+import { TokenKeeper } from './cluster/token-keeper.ts';
+import type { Config } from './config/index.ts';
+import { KubeClient, KubeTokenApi, parseKubeconfig } from './kube/index.ts';
+import type { Logger } from './lib/log.ts';
+
+export function startTokenKeeper(
+  config: Config,
+  pki: PkiStore,
+  logger: Logger,
+): TokenKeeper & { close(): Promise<void> } {
+  const keeper = new TokenKeeper({ dir: pki.dir, initial: pki.pki.bootstrapToken, logger });
+  let client: KubeClient | null = null;
+  let api: KubeTokenApi | null = null;
+  const connect = (): KubeTokenApi | null => {
+    if (api) return api;
+    try {
+      client = new KubeClient(
+        parseKubeconfig(operatorKubeconfig(config, pki), 'the seed admin kubeconfig', pki.dir),
+      );
+      api = new KubeTokenApi(client);
+    } catch {
+      return null; // no endpoint known yet: rotate only
+    }
+    return api;
+  };
+  keeper.start(connect);
+  return Object.assign(keeper, {
+    close: async () => {
+      await keeper.stop();
+      client?.close();
+    },
+  });
+}
