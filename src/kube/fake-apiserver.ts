@@ -41,6 +41,45 @@ interface StoredEvent {
   node: Node;
 }
 
+/** Legacy discovery (api-concepts "Discovery API"), enough for kubectl to map kinds to paths. */
+const resource = (name: string, kind: string, namespaced: boolean, verbs: string[]) => ({
+  name,
+  singularName: kind.toLowerCase(),
+  namespaced,
+  kind,
+  verbs,
+});
+const DISCOVERY: Record<string, unknown> = {
+  '/api': { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] },
+  '/apis': {
+    kind: 'APIGroupList',
+    apiVersion: 'v1',
+    groups: [
+      {
+        name: 'coordination.k8s.io',
+        versions: [{ groupVersion: 'coordination.k8s.io/v1', version: 'v1' }],
+        preferredVersion: { groupVersion: 'coordination.k8s.io/v1', version: 'v1' },
+      },
+    ],
+  },
+  '/api/v1': {
+    kind: 'APIResourceList',
+    groupVersion: 'v1',
+    resources: [
+      resource('nodes', 'Node', false, ['delete', 'get', 'list', 'watch']),
+      resource('pods', 'Pod', true, ['get', 'list']),
+      resource('replicationcontrollers', 'ReplicationController', true, ['create', 'delete', 'get', 'list']),
+      resource('services', 'Service', true, ['create', 'delete', 'get', 'list']),
+    ],
+  },
+  '/apis/coordination.k8s.io/v1': {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: 'coordination.k8s.io/v1',
+    resources: [resource('leases', 'Lease', true, ['get'])],
+  },
+};
+
 const DEFAULT_ADMIN_GROUPS = ['kubeadm:cluster-admins', 'system:masters'];
 
 export class FakeApiServer {
@@ -212,6 +251,8 @@ export class FakeApiServer {
     if (p === '/version' && method === 'GET') {
       return { status: 200, body: { major: '1', minor: '36', gitVersion: 'v1.36.2-fake' } };
     }
+    const discovery = method === 'GET' ? DISCOVERY[p] : undefined;
+    if (discovery) return { status: 200, body: discovery };
     if (p === '/api/v1/nodes' && method === 'GET') {
       const items = [...this.nodes.values()];
       const metadata = { resourceVersion: String(this.rv) };
@@ -262,10 +303,16 @@ export class FakeApiServer {
     const w = {
       res,
       send: (e: StoredEvent): void => {
-        if (e.rv > from) res.write(`${JSON.stringify({ type: e.type, object: e.node })}\n`);
+        if (e.rv > from || from === 0) res.write(`${JSON.stringify({ type: e.type, object: e.node })}\n`);
       },
     };
-    for (const e of this.log) w.send(e);
+    if (from === 0) {
+      // no version: the current state as synthetic ADDED events, then changes (api-concepts)
+      for (const node of this.nodes.values())
+        res.write(`${JSON.stringify({ type: 'ADDED', object: node })}\n`);
+    } else {
+      for (const e of this.log) w.send(e);
+    }
     this.watchers.add(w);
     const timeoutS = Number(url.searchParams.get('timeoutSeconds') ?? '0');
     const timer = timeoutS > 0 ? setTimeout(() => res.end(), timeoutS * 1000) : undefined;

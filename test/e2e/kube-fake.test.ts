@@ -7,7 +7,7 @@
  * exit 130), and the default credentials from the seed's data directory.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { parseMac } from '../../src/lib/net.ts';
 import { startNodeWatch } from '../../src/serve-nodes.ts';
 import { testProvisioner } from '../helpers/provisioner.ts';
 import { REPO_ROOT } from '../helpers/seed.ts';
+import { toolsMissing } from '../helpers/tools.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ms-kube-fake-'));
 const BIN = join(REPO_ROOT, 'bin', 'metalseed.js');
@@ -245,6 +246,58 @@ machines:
       await watch.close();
       await api.close();
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * The fake is only worth the tests above if a real client agrees with it: kubectl (this image
+ * has the google-cloud-sdk build) discovers, lists, reads, deletes and watches through it.
+ */
+describe('the fake API server, checked with kubectl', { skip: toolsMissing(['kubectl']) }, () => {
+  it('kubectl authenticates with the admin kubeconfig and gets, reads, deletes and watches Nodes', async () => {
+    const c = await startFakeCluster();
+    const home = mkdtempSync(join(tmpdir(), 'ms-kubectl-'));
+    const file = join(home, 'kubectl.conf');
+    writeFileSync(file, c.kubeconfig, { mode: 0o600 });
+    const kubectl = (...args: string[]) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(
+          'kubectl',
+          ['--kubeconfig', file, '--cache-dir', join(home, 'cache'), ...args],
+          { timeout: 30_000 },
+          (err, out, errOut) =>
+            err ? reject(new Error(`kubectl ${args.join(' ')}: ${errOut}`)) : resolve(out),
+        ),
+      );
+    try {
+      c.api.setNode(kubeletNode({ name: 'worker-01' }));
+      c.api.setNode(kubeletNode({ name: 'worker-02', ready: 'False' }));
+      assert.equal(await kubectl('get', 'nodes', '-o', 'name'), 'node/worker-01\nnode/worker-02\n');
+      const ready = await kubectl(
+        'get',
+        'node',
+        'worker-02',
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+      );
+      assert.equal(ready, 'False');
+      assert.match(await kubectl('delete', 'node', 'worker-01'), /node "worker-01" deleted/);
+      assert.deepEqual([...c.api.nodes.keys()], ['worker-02']);
+      // a watch without a version: the current state as ADDED, then the server ends it (timeoutSeconds)
+      const raw = await kubectl('get', '--raw', '/api/v1/nodes?watch=true&timeoutSeconds=1');
+      const events = raw
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; object: { metadata: { name: string } } });
+      assert.deepEqual(
+        events.map((e) => `${e.type} ${e.object.metadata.name}`),
+        ['ADDED worker-02'],
+      );
+      assert.ok(c.api.requests.every((r) => r.user === 'kubernetes-admin'));
+    } finally {
+      await c.api.close();
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });
