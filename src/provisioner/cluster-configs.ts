@@ -44,7 +44,7 @@ export const IGNITION_TYPE = 'application/vnd.coreos.ignition+json';
 
 export type RoleConfig =
   | { ok: true; body: string; data: Record<string, unknown> }
-  /** `retry`: the answer may change without the operator (503); otherwise refused (403). */
+  /** `retry`: the answer may change later, Ignition should retry (503); otherwise refused (403). */
   | { ok: false; event: string; message: string; hint: string; retry?: boolean };
 
 export interface RoleInput {
@@ -84,14 +84,7 @@ export function roleConfig(rt: ClusterRuntime, i: RoleInput, preview = false): R
   const role = i.machine.role;
   if (role !== 'worker' && role !== 'controller') return null;
   const endpoint = controlPlaneEndpoint(rt.spec, i);
-  if (endpoint === null) {
-    return refuse(
-      'cluster.no_endpoint',
-      'the control-plane endpoint is not known yet (no controller has enrolled)',
-      'set cluster.controlPlaneEndpoint, or boot the first controller first',
-      true,
-    );
-  }
+  if (endpoint === null) return NO_ENDPOINT;
   const node = { hostname: i.machine.hostname, address: i.address };
   const token = rt.bootstrapToken().value();
   const sysext = rt.sysext();
@@ -127,10 +120,13 @@ export function roleConfig(rt: ClusterRuntime, i: RoleInput, preview = false): R
   }
   const bearer = preview ? PREVIEW_BEARER : rt.gate.issue(i.machine.id, i.address);
   if (bearer === null) {
+    // 503: Ignition retries (every 5 s at most) until the operator arms, so controllers can be
+    // powered on first (Ignition operator-notes.md, "HTTP Backoff and Retry")
     return refuse(
       'secrets.unarmed',
       `controller ${i.machine.hostname} is not given cluster secrets: controller enrolment is not armed`,
-      'run `metalseed arm --role controller --for 30m` (or set cluster.arm), then boot it again',
+      'run `metalseed arm --role controller --for 30m` (or set cluster.arm); the controller retries',
+      true,
     );
   }
   const first = isFirstController(i, endpoint);
@@ -152,13 +148,7 @@ export function roleConfig(rt: ClusterRuntime, i: RoleInput, preview = false): R
 /** The secret child for a controller whose token was just redeemed. */
 export function secretStage(rt: ClusterRuntime, i: RoleInput): RoleConfig {
   const endpoint = controlPlaneEndpoint(rt.spec, i);
-  if (endpoint === null) {
-    return refuse(
-      'cluster.no_endpoint',
-      'the control-plane endpoint is not known',
-      'set cluster.controlPlaneEndpoint',
-    );
-  }
+  if (endpoint === null) return NO_ENDPOINT;
   const node = { hostname: i.machine.hostname, address: i.address };
   const token = rt.bootstrapToken();
   let spec: IgnitionSpec;
@@ -222,6 +212,14 @@ function earliestController(i: RoleInput): Machine | undefined {
 function addressOf(m: Machine, i: RoleInput): string {
   return m.id === i.machine.id ? i.address : m.addresses[0]!;
 }
+
+/** Workers that boot before any controller: a 503, so Ignition retries until one has enrolled. */
+const NO_ENDPOINT: RoleConfig = refuse(
+  'cluster.no_endpoint',
+  'the control-plane endpoint is not known yet (no controller has enrolled)',
+  'set cluster.controlPlaneEndpoint, or boot the first controller first',
+  true,
+);
 
 function refuse(event: string, message: string, hint: string, retry = false): RoleConfig {
   return { ok: false, event, message, hint, ...(retry ? { retry } : {}) };

@@ -66,12 +66,14 @@ export interface ScriptResult {
 }
 
 const NEIGHBOR_LIMIT = 65536; // bounded memory, far above any provisioning network
+const REFUSAL_EVERY_MS = 60_000;
 
 export class Provisioner {
   readonly seedUrl: string;
   readonly timeline: Timeline;
   private readonly neighbors = new Map<string, Mac>();
   private readonly discoverAt = new Map<string, number>();
+  private readonly refusedAt = new Map<string, number>();
   rules: Rule[] = [];
   profiles = new Map<string, ProfileSpec>();
 
@@ -321,6 +323,20 @@ export class Provisioner {
     return { ok: true, contentType: IGNITION_TYPE, body: r.body };
   }
 
+  /**
+   * Whether to put a refusal on the timeline: Ignition retries a 503 every 5 s, so a repeat
+   * of the same refusal is recorded once a minute, not 12 times.
+   */
+  private noteRefusal(id: string, event: string): boolean {
+    const key = `${id} ${event}`;
+    const now = this.now().getTime();
+    const last = this.refusedAt.get(key);
+    if (last !== undefined && now - last < REFUSAL_EVERY_MS) return false;
+    if (this.refusedAt.size >= NEIGHBOR_LIMIT) this.refusedAt.clear();
+    this.refusedAt.set(key, now);
+    return true;
+  }
+
   private roleInput(m: Machine, address: string) {
     return {
       machine: m,
@@ -334,7 +350,9 @@ export class Provisioner {
 
   private outcome(m: Machine, r: RoleConfig, preview: boolean): ConfigOutcome {
     if (r.ok) return { ok: true, contentType: IGNITION_TYPE, body: r.body };
-    if (!preview) this.timeline.record(m, r.event, { message: r.message, hint: r.hint }, {});
+    if (!preview && this.noteRefusal(m.id, r.event)) {
+      this.timeline.record(m, r.event, { message: r.message, hint: r.hint }, {});
+    }
     return r.retry
       ? refusal(503, 'UNAVAILABLE', r.message, r.hint)
       : refusal(403, 'ACCESS_DENIED', r.message, r.hint);

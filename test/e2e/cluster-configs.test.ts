@@ -73,12 +73,12 @@ describe('role configs and the controller secret stage from a real seed', { skip
     if (dir) removeDir(dir);
   });
 
-  it('an unarmed seed refuses the controller and says how to arm; a worker before any controller waits', async () => {
+  it('unarmed: the controller is told to retry and the operator how to arm; a worker before any controller waits', async () => {
     const early = await ignitionOf(worker);
     assert.equal(early.status, 503, early.body);
     assert.match(JSON.parse(early.body).error.message, /control-plane endpoint is not known yet/);
     const r = await ignitionOf(cp);
-    assert.equal(r.status, 403, r.body);
+    assert.equal(r.status, 503, `Ignition retries a 503 until armed: ${r.body}`);
     assert.match(JSON.parse(r.body).error.hint, /metalseed arm --role controller/);
     await seed.waitFor({ event: 'http.ignition_refused' });
   });
@@ -162,10 +162,10 @@ describe('role configs and the controller secret stage from a real seed', { skip
     assert.equal(noToken.status, 403);
   });
 
-  it('disarmed: stage 1 is refused again', async () => {
+  it('disarmed: stage 1 is held back again', async () => {
     const off = await cli(['arm', '--off']);
     assert.equal(off.code, 0, off.stdout + off.stderr);
     assert.match(off.stdout, /not armed/);
-    assert.equal((await ignitionOf(cp)).status, 403);
+    assert.equal((await ignitionOf(cp)).status, 503);
   });
 });
