@@ -44,7 +44,17 @@ export function startNodeWatch(
     ops: new KubeNodeOps(client),
     ...tuning,
   });
-  const off = provisioner.timeline.onNewRound((m, from) => nodes.onNewRound(m, from));
+  // called inside the DHCP path: a fault here must cost a log line, never a reply
+  const off = provisioner.timeline.onNewRound((m, from) => {
+    try {
+      nodes.onNewRound(m, from);
+    } catch (err) {
+      log.error(
+        { event: 'node.round_failed', machine: m.id, err: (err as Error).message },
+        'stale-Node check not started',
+      );
+    }
+  });
   const watcher = new NodeWatcher({ source: client, listener: nodes, logger: log });
   watcher.start();
   log.info({ event: 'kube.watch', server: client.server }, 'watching cluster Nodes');
