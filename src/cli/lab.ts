@@ -53,6 +53,20 @@ function seconds(v: string): number {
   return n;
 }
 
+/** The lab image unpacks a 25 MB initramfs into RAM: below 256 MiB the kernel runs short. */
+const MIN_MEMORY_MIB = 256;
+
+function mebibytes(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < MIN_MEMORY_MIB) {
+    throw new MetalseedError(
+      'INVALID_INPUT',
+      `--memory: "${v}" is not a MiB count of at least ${MIN_MEMORY_MIB}`,
+    );
+  }
+  return n;
+}
+
 function count(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1)
@@ -100,20 +114,27 @@ export function labCommand(): CommandT {
       )
       .option('--install', 'apt-get install the missing Debian packages first')
       .option('--timeout <seconds>', 'give up waiting after this long', seconds, DEFAULT_TIMEOUT_S)
-      .action(async (o: { machines: number; firmware: string; install?: boolean; timeout: number }, c) => {
-        const f = await flags(c);
-        interrupted(f);
-        const { labUp } = await lab();
-        const results = await labUp({
-          ...f,
-          machines: o.machines,
-          firmware: o.firmware,
-          install: o.install === true,
-          timeoutSeconds: o.timeout,
-          print,
-        });
-        finish(results, f);
-      }),
+      .option('--memory <MiB>', 'guest RAM of each machine', mebibytes)
+      .action(
+        async (
+          o: { machines: number; firmware: string; install?: boolean; timeout: number; memory?: number },
+          c,
+        ) => {
+          const f = await flags(c);
+          interrupted(f);
+          const { labUp } = await lab();
+          const results = await labUp({
+            ...f,
+            machines: o.machines,
+            firmware: o.firmware,
+            install: o.install === true,
+            timeoutSeconds: o.timeout,
+            ...(o.memory !== undefined ? { memoryMib: o.memory } : {}),
+            print,
+          });
+          finish(results, f);
+        },
+      ),
   );
 
   cmd.addCommand(
@@ -121,11 +142,16 @@ export function labCommand(): CommandT {
       .description('PXE-boot one more machine in the lab that is up')
       .option('--firmware <firmware>', 'bios | uefi | uefi-pxe | bios-undionly', 'bios')
       .option('--timeout <seconds>', 'give up waiting after this long', seconds, DEFAULT_TIMEOUT_S)
-      .action(async (o: { firmware: string; timeout: number }, c) => {
+      .option('--memory <MiB>', 'guest RAM of the machine', mebibytes)
+      .action(async (o: { firmware: string; timeout: number; memory?: number }, c) => {
         const f = await flags(c);
         interrupted(f);
         const { labBoot } = await lab();
-        finish(await labBoot({ dir: f.dir, firmware: o.firmware, timeoutSeconds: o.timeout, print }), f);
+        const mem = o.memory !== undefined ? { memoryMib: o.memory } : {};
+        finish(
+          await labBoot({ dir: f.dir, firmware: o.firmware, timeoutSeconds: o.timeout, ...mem, print }),
+          f,
+        );
       }),
   );
 

@@ -57,6 +57,8 @@ export interface QemuMachine {
   serialLog: string;
   /** Writable copy of OVMF_VARS for UEFI machines. */
   vars?: string;
+  /** Guest RAM in MiB; default MEMORY_MIB. */
+  memoryMib?: number;
 }
 
 /** The qemu-system-x86_64 arguments (lab-findings.md "Topology that works"). */
@@ -71,7 +73,17 @@ export function qemuArgs(m: QemuMachine): string[] {
   const rom = m.firmware === 'uefi-pxe' ? ',romfile=' : '';
   return [
     ...['-name', `metalseed-lab-${m.name}`],
-    ...['-machine', 'q35,accel=tcg', '-cpu', 'max', '-smp', '1', '-m', String(MEMORY_MIB), ...fw],
+    ...[
+      '-machine',
+      'q35,accel=tcg',
+      '-cpu',
+      'max',
+      '-smp',
+      '1',
+      '-m',
+      String(m.memoryMib ?? MEMORY_MIB),
+      ...fw,
+    ],
     ...['-netdev', `tap,id=n0,ifname=${m.tap},script=no,downscript=no`],
     ...['-device', `virtio-net-pci,netdev=n0,mac=${m.mac},bootindex=1${rom}`],
     ...['-boot', 'order=n', '-nographic', '-serial', `file:${m.serialLog}`],

@@ -15,7 +15,12 @@ export function nextIndex(machines: LabMachine[]): number {
 }
 
 /** The machine's record, before it is powered on. */
-export function describeMachine(index: number, firmware: Firmware, machineDir: string): LabMachine {
+export function describeMachine(
+  index: number,
+  firmware: Firmware,
+  machineDir: string,
+  memoryMib?: number,
+): LabMachine {
   const name = machineName(index);
   const m: LabMachine = {
     name,
@@ -27,6 +32,7 @@ export function describeMachine(index: number, firmware: Firmware, machineDir: s
     qemuLog: join(machineDir, `${name}.qemu.log`),
   };
   if (isUefi(firmware)) m.vars = join(machineDir, `${name}.OVMF_VARS.fd`);
+  if (memoryMib !== undefined) m.memoryMib = memoryMib;
   return m;
 }
 
@@ -36,7 +42,7 @@ export function powerOn(ns: Namespaces, m: LabMachine): void {
   // each UEFI machine needs its own writable variable store (boot entries, PXE settings)
   if (m.vars) copyFileSync(OVMF_VARS, m.vars);
   writeFileSync(m.serialLog, '');
-  const args = qemuArgs({ ...m, ...(m.vars ? { vars: m.vars } : {}) });
+  const args = qemuArgs(m);
   m.proc = spawnInNs(ns.switch, 'qemu-system-x86_64', args, m.qemuLog, `qemu ${m.name}`);
   m.poweredOnAt = new Date().toISOString();
 }

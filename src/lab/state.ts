@@ -24,6 +24,8 @@ export interface LabMachine {
   qemuLog: string;
   /** Per-machine copy of the OVMF variable store (UEFI only). */
   vars?: string;
+  /** Guest RAM in MiB. */
+  memoryMib?: number;
   proc?: ProcRecord;
   /** When QEMU was started: power-on, for power-on → provisioned times. */
   poweredOnAt?: string;

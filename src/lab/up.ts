@@ -35,6 +35,7 @@ export interface UpOptions {
   firmware: string;
   install: boolean;
   timeoutSeconds: number;
+  memoryMib?: number;
   print: (line: string) => void;
 }
 
@@ -42,6 +43,7 @@ export interface BootOptions {
   dir: string;
   firmware: string;
   timeoutSeconds: number;
+  memoryMib?: number;
   print: (line: string) => void;
 }
 
@@ -115,7 +117,7 @@ async function startLab(
   await waitSeedReady(state.seed, p);
   say('seed ready');
 
-  return bootAndWatch(state, p, firmware, o.timeoutSeconds, say, o.print);
+  return bootAndWatch(state, p, firmware, o, say);
 }
 
 /** One more machine in the lab that is up. */
@@ -129,21 +131,21 @@ export async function labBoot(o: BootOptions): Promise<MachineResult[]> {
     throw new MetalseedError('UNAVAILABLE', 'the lab seed is not running', 'metalseed lab down, then lab up');
   }
   const firmware = firmwareList(o.firmware, 1);
-  return bootAndWatch(state, p, firmware, o.timeoutSeconds, say, o.print);
+  return bootAndWatch(state, p, firmware, o, say);
 }
 
 async function bootAndWatch(
   state: LabState,
   p: LabPaths,
   firmware: Firmware[],
-  timeoutSeconds: number,
+  o: { timeoutSeconds: number; memoryMib?: number; print: (s: string) => void },
   say: (s: string) => void,
-  print: (s: string) => void,
 ): Promise<MachineResult[]> {
+  const print = o.print;
   const api = new LabApi(p.apiSocket, readToken(p));
   const fresh: LabMachine[] = [];
   for (const fw of firmware) {
-    const m = describeMachine(nextIndex([...state.machines, ...fresh]), fw, p.machineDir);
+    const m = describeMachine(nextIndex([...state.machines, ...fresh]), fw, p.machineDir, o.memoryMib);
     fresh.push(m);
     // bios-undionly: the seed picks the profile that chainloads undionly.kpxe by this rule
     if (fw === 'bios-undionly') {
@@ -169,7 +171,7 @@ async function bootAndWatch(
       poweredOnAt: Date.parse(m.poweredOnAt ?? ''),
       alive: () => (m.proc ? isRunning(m.proc) : false),
     })),
-    { deadline: Date.now() + timeoutSeconds * 1000, print },
+    { deadline: Date.now() + o.timeoutSeconds * 1000, print },
   );
   writeFileSync(join(p.run, `results-${Date.now()}.json`), `${JSON.stringify(results, null, 2)}\n`);
   print('');
