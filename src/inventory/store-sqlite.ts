@@ -80,6 +80,7 @@ function prepare(db: Database.Database) {
     ),
     // Drops everything at or below the (keep+1)-th newest event; one index seek on
     // events_by_machine, so an append costs the same however long the history is.
+    countEvents: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM events WHERE machine_id = ?'),
     trim: db.prepare<{ machine: string; keep: number }>(
       `DELETE FROM events WHERE machine_id = :machine AND seq <= (SELECT seq FROM events
          WHERE machine_id = :machine ORDER BY seq DESC LIMIT 1 OFFSET :keep)`,
@@ -132,6 +133,12 @@ export class SqliteStore implements Store {
   private queued: Queued[] = [];
   /** Machines appended to in the queued batch, with the retention asked for last. */
   private trims = new Map<string, number>();
+  /**
+   * Events stored per machine, counted once per machine and then kept up to date, so that only
+   * a machine over its retention pays for the DELETE (a boot step appends one event, and a
+   * trim per append cost as much as the append itself).
+   */
+  private readonly eventCounts = new Map<string, number>();
 
   constructor(
     private readonly db: Database.Database,
@@ -177,7 +184,11 @@ export class SqliteStore implements Store {
       });
       // Retention once per machine and batch: the same newest `keep` survive as if trimmed
       // after every append, for one index seek per machine instead of one per event.
-      for (const [machine, keep] of this.trims) st.trim.run({ machine, keep });
+      for (const [machine, keep] of this.trims) {
+        if ((this.eventCounts.get(machine) ?? 0) <= keep) continue;
+        st.trim.run({ machine, keep });
+        this.eventCounts.set(machine, keep);
+      }
       this.trims.clear();
       return out;
     });
@@ -239,6 +250,7 @@ export class SqliteStore implements Store {
 
   async deleteMachine(id: string): Promise<boolean> {
     this.commit();
+    this.eventCounts.delete(id);
     return this.deleteTx(id);
   }
 
@@ -249,7 +261,9 @@ export class SqliteStore implements Store {
     }
     return this.enqueue(() => {
       const stored = this.appendTx(e);
-      this.trims.set(e.machineId, keep);
+      const id = e.machineId;
+      this.eventCounts.set(id, (this.eventCounts.get(id) ?? this.st.countEvents.get(id)!.n - 1) + 1);
+      this.trims.set(id, keep);
       return stored;
     });
   }
