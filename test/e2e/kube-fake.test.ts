@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -251,6 +252,84 @@ machines:
 });
 
 /**
+ * The real `metalseed serve` process (loopback only: DHCP and TFTP off) with its cluster
+ * endpoint pointing at the fake API server: it watches with the admin certificate from its own
+ * data directory, marks the machine joined, reports the API up in /metrics, and closes the
+ * watch when stopped.
+ */
+describe('metalseed serve follows the Nodes of the fake cluster', () => {
+  it('joined in /metrics, metalseed_kube_api_up 1, the watch closed on SIGTERM', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'ms-serve-nodes-'));
+    const dataDir = join(root, 'data');
+    const pki = await PkiStore.loadOrCreate(join(dataDir, 'pki'), {
+      clusterName: 'kubernetes',
+      now: new Date(),
+    });
+    const serverCert = await issueCertificate({
+      ca: pki.pki.ca,
+      subject: { commonName: 'kube-apiserver' },
+      usages: ['serverAuth'],
+      ipAddresses: ['127.0.0.1'],
+      now: new Date(),
+    });
+    const api = await FakeApiServer.start({ ca: pki.pki.ca, serverCert });
+    const httpPort = await freePort();
+    const config = join(root, 'seed.yaml');
+    writeFileSync(
+      config,
+      [
+        `dataDir: ${dataDir}`,
+        'advertise: 127.0.0.1',
+        'dhcp: { mode: "off" }',
+        'tftp: { enabled: false }',
+        `http: { port: ${httpPort}, address: 127.0.0.1, tlsPort: 0 }`,
+        `cluster: { controlPlaneEndpoint: "127.0.0.1:${new URL(api.url).port}" }`,
+        'machines:',
+        '  - { mac: "52:54:00:00:00:21", role: worker, hostname: worker-01 }',
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [BIN, 'serve', '--config', config], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const metrics = async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    try {
+      await until(() => api.openWatches === 1, 30_000).catch(() =>
+        assert.fail(`no watch; seed said:\n${out}`),
+      );
+      assert.match(out, /"event":"kube.watch"/);
+      // the machine asks for its iPXE script (so the seed knows it), later its Node turns Ready
+      const script = await fetch(`http://127.0.0.1:${httpPort}/ipxe?mac=52:54:00:00:00:21`);
+      assert.equal(script.status, 200);
+      api.setNode(kubeletNode({ name: 'worker-01', ready: 'True', ip: '10.0.0.21' }));
+      let text = '';
+      const joined = async (): Promise<boolean> => {
+        text = await metrics();
+        return /metalseed_machines\{state="joined"\} 1/.test(text);
+      };
+      await until(joined, 10_000).catch(() => assert.fail(`not joined:\n${text}\n${out}`));
+      assert.match(text, /metalseed_kube_api_up 1/);
+      assert.ok(api.requests.every((r) => r.user === 'kubernetes-admin'));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, out);
+      await until(() => api.openWatches === 0);
+    } finally {
+      child.kill('SIGKILL');
+      await api.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
  * The fake is only worth the tests above if a real client agrees with it: kubectl (this image
  * has the google-cloud-sdk build) discovers, lists, reads, deletes and watches through it.
  */
@@ -302,10 +381,20 @@ describe('the fake API server, checked with kubectl', { skip: toolsMissing(['kub
   });
 });
 
-async function until(ok: () => boolean, ms = 10_000): Promise<void> {
+async function until(ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
-  while (!ok()) {
+  while (!(await ok())) {
     if (Date.now() > end) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 }
