@@ -29,5 +29,5 @@ export {
   type SmokeStep,
 } from './smoke.ts';
 export { DEFAULT_SMOKE_IMAGE, SMOKE_LABEL, type SmokeObjects, smokeObjects } from './smoke-manifests.ts';
-export type * from './types.ts';
 export { KubeTokenApi } from './token-api.ts';
+export type * from './types.ts';
