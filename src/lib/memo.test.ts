@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BoundedMemo } from './memo.ts';
+import { BoundedMemo, cachedFor } from './memo.ts';
 
 describe('BoundedMemo', () => {
   it('computes a key once, then returns the kept value', () => {
@@ -32,5 +32,23 @@ describe('BoundedMemo', () => {
 
   it('refuses a size that holds nothing', () => {
     assert.throws(() => new BoundedMemo(0), /positive integer/);
+  });
+});
+
+describe('cachedFor', () => {
+  it('reads again only once the interval has passed', () => {
+    let t = 1000;
+    let reads = 0;
+    const get = cachedFor(
+      500,
+      () => ++reads,
+      () => t,
+    );
+    assert.equal(get(), 1);
+    t += 499;
+    assert.equal(get(), 1);
+    t += 1;
+    assert.equal(get(), 2);
+    assert.equal(reads, 2);
   });
 });

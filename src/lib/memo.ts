@@ -25,3 +25,20 @@ export class BoundedMemo<V> {
     return v;
   }
 }
+
+/**
+ * `read()`, re-read at most every `ms` milliseconds of `now()`: for facts that live on disk and
+ * change rarely (an installed asset) but are asked for on every request.
+ */
+export function cachedFor<T>(ms: number, read: () => T, now: () => number = Date.now): () => T {
+  let at = Number.NEGATIVE_INFINITY;
+  let value: T;
+  return () => {
+    const t = now();
+    if (t - at >= ms) {
+      value = read();
+      at = t;
+    }
+    return value;
+  };
+}
