@@ -86,6 +86,8 @@ export class FakeApiServer {
   readonly requests: Recorded[] = [];
   readonly nodes = new Map<string, Node>();
   readonly leases = new Map<string, Lease>();
+  /** kube-system Secrets (bootstrap tokens), by name. */
+  readonly secrets = new Map<string, { metadata: { name: string }; [k: string]: unknown }>();
   readonly workloads: FakeWorkloads;
   private rv = 100;
   private compactedBelow = 0;
@@ -260,6 +262,8 @@ export class FakeApiServer {
     }
     const node = /^\/api\/v1\/nodes\/([^/]+)$/.exec(p);
     if (node) return this.nodeItem(method, decodeURIComponent(node[1]!), body);
+    const secrets = this.secretRoute(method, p, body);
+    if (secrets) return secrets;
     const lease = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/kube-node-lease\/leases\/([^/]+)$/.exec(p);
     if (lease && method === 'GET') {
       const name = decodeURIComponent(lease[1]!);
@@ -271,6 +275,25 @@ export class FakeApiServer {
     return (
       answer ?? failure(404, 'NotFound', `the server could not find the requested resource (${method} ${p})`)
     );
+  }
+
+  private secretRoute(method: string, p: string, body: unknown): Answer | null {
+    const base = '/api/v1/namespaces/kube-system/secrets';
+    if (p === base && method === 'POST') {
+      const s = body as { metadata?: { name?: string } };
+      const name = s.metadata?.name ?? '';
+      if (this.secrets.has(name)) return failure(409, 'AlreadyExists', `secrets "${name}" already exists`);
+      const stored = {
+        ...(body as object),
+        metadata: { ...s.metadata, name, resourceVersion: String(this.next()) },
+      };
+      this.secrets.set(name, stored);
+      return { status: 201, body: stored };
+    }
+    const one = p.startsWith(`${base}/`) ? decodeURIComponent(p.slice(base.length + 1)) : null;
+    if (one === null || method !== 'GET') return null;
+    const s = this.secrets.get(one);
+    return s ? { status: 200, body: s } : failure(404, 'NotFound', `secrets "${one}" not found`);
   }
 
   private nodeItem(method: string, name: string, body: unknown): Answer {
