@@ -3,8 +3,10 @@
  * kubernetes-models) and how it words a pod that is stuck.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { describePod } from './smoke.ts';
+import http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { apiError } from './errors.ts';
+import { describePod, runSmoke, type SmokeClient, type SmokeError } from './smoke.ts';
 import { DEFAULT_SMOKE_IMAGE, SMOKE_LABEL, smokeObjects } from './smoke-manifests.ts';
 
 describe('smoke objects', () => {
@@ -85,6 +87,85 @@ describe('describePod', () => {
         },
       }),
       'pod p is Pending on worker-01 (container nginx waiting: ErrImagePull: not found)',
+    );
+  });
+});
+
+/** An in-memory cluster whose pod list fails as scripted; the NodePort is a real loopback server. */
+function stubClient(nodePort: number, podErrors: (number | null)[]): SmokeClient & { calls: string[] } {
+  const calls: string[] = [];
+  let deleted = false;
+  const pod = {
+    metadata: { name: 'nginx-example-x-1' },
+    spec: { nodeName: 'worker-01' },
+    status: { phase: 'Running', podIP: '10.2.1.9' },
+  };
+  return {
+    calls,
+    server: 'https://stub',
+    async get<T>(path: string): Promise<T> {
+      calls.push(`GET ${path.split('?')[0]}`);
+      if (path === '/version') return { gitVersion: 'v1.36.2' } as T;
+      if (path === '/api/v1/nodes') return { items: [] } as T;
+      if (path === '/api/v1/nodes/worker-01') {
+        return { metadata: {}, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }] } } as T;
+      }
+      const code = podErrors.shift();
+      if (code) throw apiError('GET pods', code, { message: 'scripted' });
+      return { items: deleted ? [] : [pod] } as T;
+    },
+    async create<T>(path: string): Promise<T> {
+      calls.push(`POST ${path}`);
+      return { metadata: {}, spec: { ports: [{ port: 80, nodePort }] } } as T;
+    },
+    async delete<T>(path: string): Promise<T> {
+      calls.push(`DELETE ${path}`);
+      deleted = true;
+      return {} as T;
+    },
+  };
+}
+
+describe('runSmoke', () => {
+  let server: http.Server;
+  let port = 0;
+  before(async () => {
+    server = http.createServer((_req, res) => res.end('<html><title>Welcome to nginx!</title></html>'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as { port: number }).port;
+  });
+  after(() => server.close());
+
+  it('waits out an API server that blinks (503) while the pod starts', async () => {
+    const client = stubClient(port, [503, 503, null]);
+    const lines: string[] = [];
+    const r = await runSmoke({
+      client,
+      namespace: 'default',
+      pollMs: 5,
+      print: (l) => lines.push(l),
+      runId: 'abcde',
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.title, 'Welcome to nginx!');
+    assert.equal(r.url, `http://127.0.0.1:${port}/`);
+    assert.ok(
+      client.calls.includes('DELETE /api/v1/namespaces/default/replicationcontrollers/nginx-example-abcde'),
+    );
+  });
+
+  it('a refusal (403) is not waited out: the step fails at once, and cleanup still runs', async () => {
+    const client = stubClient(port, [403]);
+    await assert.rejects(
+      runSmoke({ client, namespace: 'default', pollMs: 5, print: () => {}, runId: 'abcde' }),
+      (e: SmokeError) => e.step === 'schedule' && e.code === 'ACCESS_DENIED' && /403/.test(e.message),
+    );
+    assert.deepEqual(
+      client.calls.filter((c) => c.startsWith('DELETE')),
+      [
+        'DELETE /api/v1/namespaces/default/replicationcontrollers/nginx-example-abcde',
+        'DELETE /api/v1/namespaces/default/services/nginx-example-abcde',
+      ],
     );
   });
 });

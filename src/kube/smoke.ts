@@ -149,15 +149,28 @@ class SmokeRun {
   private async until(what: string, pick: (p: Pod | undefined) => Pod | undefined): Promise<Pod> {
     const deadline = this.t0 + (this.o.timeoutMs ?? SMOKE_TIMEOUT_MS);
     let last: Pod | undefined;
+    let blip: KubeApiError | undefined;
     for (;;) {
-      const pods = await this.o.client.get<List<Pod>>(
-        `${this.base}/pods${query({ labelSelector: this.selector })}`,
-      );
-      last = pods.items.find((p) => !p.metadata.deletionTimestamp);
-      const hit = pick(last);
-      if (hit) return hit;
+      try {
+        const pods = await this.o.client.get<List<Pod>>(
+          `${this.base}/pods${query({ labelSelector: this.selector })}`,
+        );
+        blip = undefined;
+        last = pods.items.find((p) => !p.metadata.deletionTimestamp);
+        const hit = pick(last);
+        if (hit) return hit;
+      } catch (err) {
+        // an API server that blinks (restart, leader change) is waited out like a slow pod
+        if (!(err instanceof KubeApiError && err.code === 'UNAVAILABLE')) throw err;
+        blip = err;
+      }
       if (this.now() >= deadline) {
-        throw new SmokeError(this.step, `timed out waiting for ${what}: ${describePod(last)}`, podHint(last));
+        const state = blip ? `the API server did not answer (${blip.message})` : describePod(last);
+        throw new SmokeError(
+          this.step,
+          `timed out waiting for ${what}: ${state}`,
+          blip?.hint ?? podHint(last),
+        );
       }
       await this.pause();
     }
