@@ -14,7 +14,7 @@
  */
 import type { IgnitionFile, IgnitionSpec, IgnitionUnit } from './ignition.ts';
 import { CERTIFICATES_DIR } from './kube/kubeadm.ts';
-import { JOIN_CONFIG_PATH, KUBEADM_JOIN_UNIT } from './node-ignition.ts';
+import { CONTROL_PLANE_JOIN_UNIT, JOIN_CONFIG_PATH } from './node-ignition.ts';
 import type { ClusterIdentity } from './pki/index.ts';
 
 /** Flatcar mounts a local root by label when the kernel line says `root=LABEL=ROOT` (booting-with-pxe.md). */
@@ -69,7 +69,7 @@ export function controllerSecrets(i: SecretStageInput): IgnitionSpec {
     unit = KUBEADM_INIT_UNIT;
   } else {
     files.push({ path: JOIN_CONFIG_PATH, mode: SECRET, contents: i.joinConfig });
-    unit = KUBEADM_JOIN_UNIT; // the config file's `controlPlane:` makes it a control-plane join
+    unit = CONTROL_PLANE_JOIN_UNIT; // the config file's `controlPlane:` makes it a control-plane join
   }
   return { files, units: [unit], users: [] };
 }

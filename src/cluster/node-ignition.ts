@@ -146,26 +146,44 @@ const SCRATCH_MOUNT_UNIT: IgnitionUnit = {
 
 /**
  * Retries until the API server answers (Restart=on-failure); skipped once the node has joined
- * (kubelet.conf exists). Pattern from the Flatcar getting-started and HA guides (3c).
+ * (kubelet.conf exists). Pattern from the Flatcar getting-started and HA guides (3c). `pre`
+ * runs before every attempt.
  */
-export const KUBEADM_JOIN_UNIT: IgnitionUnit = {
-  name: 'kubeadm-join.service',
-  enabled: true,
-  contents: [
-    '[Unit]',
-    'Description=kubeadm join',
-    'Requires=containerd.service',
-    'After=containerd.service network-online.target systemd-sysext.service',
-    'Wants=network-online.target',
-    'ConditionPathExists=!/etc/kubernetes/kubelet.conf',
-    '[Service]',
-    'Type=oneshot',
-    'RemainAfterExit=yes',
-    'Restart=on-failure',
-    'RestartSec=15',
-    `ExecStart=/usr/bin/kubeadm join --config ${JOIN_CONFIG_PATH}`,
-    '[Install]',
-    'WantedBy=multi-user.target',
-    '',
-  ].join('\n'),
-};
+function joinUnit(pre: string[]): IgnitionUnit {
+  return {
+    name: 'kubeadm-join.service',
+    enabled: true,
+    contents: [
+      '[Unit]',
+      'Description=kubeadm join',
+      'Requires=containerd.service',
+      'After=containerd.service network-online.target systemd-sysext.service',
+      'Wants=network-online.target',
+      'ConditionPathExists=!/etc/kubernetes/kubelet.conf',
+      '[Service]',
+      'Type=oneshot',
+      'RemainAfterExit=yes',
+      'Restart=on-failure',
+      'RestartSec=15',
+      ...pre,
+      `ExecStart=/usr/bin/kubeadm join --config ${JOIN_CONFIG_PATH}`,
+      '[Install]',
+      'WantedBy=multi-user.target',
+      '',
+    ].join('\n'),
+  };
+}
+
+/**
+ * A worker's join. A failed attempt leaves /etc/kubernetes/pki/ca.crt behind (kubeadm writes
+ * it before its kubelet-start phase, where a stale Ready Node stops it), and the next
+ * attempt's preflight refuses that file; so every attempt starts from `kubeadm reset`. A
+ * worker holds nothing else there (its config file is not among what reset removes).
+ */
+export const KUBEADM_JOIN_UNIT: IgnitionUnit = joinUnit(['ExecStartPre=-/usr/bin/kubeadm reset --force']);
+
+/**
+ * A controller's control-plane join: no reset, which would delete the pre-distributed CA set
+ * in /etc/kubernetes/pki (k8s-bootstrap.md 3c option b).
+ */
+export const CONTROL_PLANE_JOIN_UNIT: IgnitionUnit = joinUnit([]);

@@ -106,6 +106,11 @@ describe('node Ignition applied by the real ignition files stage', { skip }, () 
       /^ConditionPathExists=!\/etc\/kubernetes\/kubelet.conf$/m,
     );
     assert.match(read(`${units}/kubeadm-join.service`), /^Restart=on-failure$/m);
+    assert.match(
+      read(`${units}/kubeadm-join.service`),
+      /^ExecStartPre=-\/usr\/bin\/kubeadm reset --force$/m,
+      'a failed join leaves ca.crt behind; the retry starts clean',
+    );
     assert.match(read(`${units}/metalseed-report.service`), /^ExecStart=\/opt\/metalseed\/report$/m);
     assert.match(read(`${units}/var-lib-containerd.mount`), /^What=\/dev\/disk\/by-label\/CONTAINERD$/m);
     assert.match(
