@@ -34,7 +34,7 @@ YAML
   tftp) cat >"$RUN/seed.yaml" <<YAML
 dataDir: $RUN/data
 advertise: 10.77.0.1
-http: { port: 18081, address: 127.0.0.1 }
+http: { port: $((15000 + ${PORT:-3069})), address: 127.0.0.1 }
 dhcp: { mode: off }
 tftp: { enabled: true, root: $BENCH_HOME/tftproot, port: ${PORT:-3069}, blksizeMax: 1468, windowsizeMax: 64 }
 ra: { enabled: false }
