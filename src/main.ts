@@ -117,7 +117,10 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
       );
     const advertise = ipToString(net.advertise);
     const seedTls = await loadOrCreateSeedTls(pki.dir, advertise, new Date());
-    const tokens = startTokenKeeper(config, pki, logger.child({ component: 'tokens' }));
+    let known: Provisioner | null = null; // the keeper asks it for the endpoint once it exists
+    const tokens = startTokenKeeper(config, pki, logger.child({ component: 'tokens' }), () =>
+      known ? known.knownEndpoint() : null,
+    );
     closers.push(() => tokens.close());
     const gate = new SecretGate(Date.now);
     if (config.cluster.armSeconds > 0) {
@@ -153,6 +156,7 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
         gate,
       },
     });
+    known = provisioner;
     closers.push(() => provisioner.flush());
     const nodeWatch = startNodeWatch(config, pki, provisioner, logger);
     if (nodeWatch) closers.push(() => nodeWatch.close());

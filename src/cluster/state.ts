@@ -5,7 +5,7 @@
  * address from `machines`, port 6443.
  */
 import path from 'node:path';
-import { type Config, formatEndpoint, resolveControlPlaneEndpoint } from '../config/index.ts';
+import { type Config, type Endpoint, formatEndpoint, resolveControlPlaneEndpoint } from '../config/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
 import { ipToString } from '../lib/net.ts';
 import { adminKubeconfig, PkiStore } from './pki/index.ts';
@@ -33,10 +33,11 @@ export function apiServerUrl(config: Config): string {
   return `https://${formatEndpoint(endpoint)}`;
 }
 
-export function operatorKubeconfig(config: Config, pki: PkiStore): string {
+/** `endpoint`: one the seed learned (the first controller to enrol) when the config names none. */
+export function operatorKubeconfig(config: Config, pki: PkiStore, endpoint?: Endpoint): string {
   return adminKubeconfig({
     clusterName: config.cluster.name,
-    server: apiServerUrl(config),
+    server: endpoint ? `https://${formatEndpoint(endpoint)}` : apiServerUrl(config),
     caPem: pki.pki.ca.certPem,
     certPem: pki.pki.admin.certPem,
     keyPem: pki.pki.admin.keyPem,

@@ -116,6 +116,18 @@ describe('role configs', () => {
     assert.equal(raw.contents.verification.hash, `sha256-${'a'.repeat(64)}`);
   });
 
+  it('the seed learns the endpoint from the first controller to enrol (for its own API clients)', async () => {
+    const { p } = await setup();
+    assert.equal(p.knownEndpoint(), null);
+    enrol(p, W1, '10.0.0.21');
+    assert.equal(p.knownEndpoint(), null, 'a worker says nothing about the endpoint');
+    enrol(p, CP2, '10.0.0.12');
+    enrol(p, CP1, '10.0.0.11');
+    assert.deepEqual(p.knownEndpoint(), { host: '10.0.0.12', port: 6443 });
+    const fixed = await setup({ controlPlaneEndpoint: 'api.lab.example:6443' });
+    assert.deepEqual(fixed.p.knownEndpoint(), { host: 'api.lab.example', port: 6443 });
+  });
+
   it('preview shows stage 1 without issuing a token', async () => {
     const { p, gate } = await setup();
     gate.arm(600);

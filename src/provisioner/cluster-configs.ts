@@ -179,12 +179,23 @@ export function secretStage(rt: ClusterRuntime, i: RoleInput): RoleConfig {
  * earliest-enrolled controller that has an address (the one that boots first initialises).
  */
 export function controlPlaneEndpoint(spec: ClusterSpec, i: RoleInput): Endpoint | null {
+  const asked = controllersOf(i).map((m) =>
+    m.id === i.machine.id ? { ...m, addresses: [i.address, ...m.addresses] } : m,
+  );
+  return knownEndpoint(spec, i.configMachines, asked);
+}
+
+/** The same, as the seed itself knows it (for its own API clients): no machine is asking. */
+export function knownEndpoint(
+  spec: ClusterSpec,
+  configMachines: readonly MachineConfig[],
+  controllers: readonly Machine[],
+): Endpoint | null {
   if (spec.controlPlaneEndpoint) return spec.controlPlaneEndpoint;
-  const fixed = i.configMachines.find((m) => m.role === 'controller' && m.ip !== undefined);
+  const fixed = configMachines.find((m) => m.role === 'controller' && m.ip !== undefined);
   if (fixed?.ip !== undefined) return { host: ipToString(fixed.ip), port: 6443 };
-  const first = earliestController(i);
-  if (!first) return null;
-  return { host: addressOf(first, i), port: 6443 };
+  const first = earliest(controllers.filter((m) => m.role === 'controller' && m.addresses.length > 0));
+  return first ? { host: first.addresses[0]!, port: 6443 } : null;
 }
 
 /**
@@ -203,9 +214,11 @@ function controllersOf(i: RoleInput): Machine[] {
 }
 
 function earliestController(i: RoleInput): Machine | undefined {
-  return controllersOf(i).sort(
-    (a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id),
-  )[0];
+  return earliest(controllersOf(i));
+}
+
+function earliest(ms: readonly Machine[]): Machine | undefined {
+  return [...ms].sort((a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id))[0];
 }
 
 /** The requesting machine is where it asks from; the others at their latest address (addresses[0]). */

@@ -14,7 +14,7 @@ import {
   kernelScript,
   waitScript,
 } from '../boot/index.ts';
-import type { Config } from '../config/index.ts';
+import type { Config, Endpoint } from '../config/index.ts';
 import type { BootParams, BootQuery, DhcpEvent } from '../dhcp/index.ts';
 import type { Machine, ProfileSpec, Rule, Store } from '../inventory/index.ts';
 import type { Logger } from '../lib/log.ts';
@@ -22,6 +22,7 @@ import { ipToString, type Mac, parseMac } from '../lib/net.ts';
 import {
   type ClusterRuntime,
   IGNITION_TYPE,
+  knownEndpoint,
   type RoleConfig,
   roleConfig,
   secretStage,
@@ -335,6 +336,13 @@ export class Provisioner {
     if (this.refusedAt.size >= NEIGHBOR_LIMIT) this.refusedAt.clear();
     this.refusedAt.set(key, now);
     return true;
+  }
+
+  /** The control-plane endpoint as known now (configured, or the first controller's address). */
+  knownEndpoint(): Endpoint | null {
+    if (!this.o.cluster) return null;
+    const controllers = this.registry.all().filter((x) => x.role === 'controller');
+    return knownEndpoint(this.o.cluster.spec, this.o.config.machines, controllers);
   }
 
   private roleInput(m: Machine, address: string) {
