@@ -54,7 +54,8 @@ export interface ProvisionerOptions {
 
 /** A config for /ignition or the secret stage, or why the machine does not get one. */
 export type ConfigOutcome =
-  | { ok: true; contentType: string; body: string }
+  /** `facts`: what the config holds, for the timeline (kubeadm role, sysext, endpoint). */
+  | { ok: true; contentType: string; body: string; facts?: Record<string, unknown> }
   | { ok: false; status: number; code: string; message: string; hint?: string };
 
 /** What iPXE reported in the `/ipxe` query (see boot/ipxe.ts IPXE_FACTS). */
@@ -270,7 +271,7 @@ export class Provisioner {
       this.timeline.record(
         m,
         'http.ignition',
-        { bytes: out.body.length, profile: this.profileOf(m).name },
+        { bytes: out.body.length, profile: this.profileOf(m).name, ...out.facts },
         {},
       );
     }
@@ -357,7 +358,7 @@ export class Provisioner {
   }
 
   private outcome(m: Machine, r: RoleConfig, preview: boolean): ConfigOutcome {
-    if (r.ok) return { ok: true, contentType: IGNITION_TYPE, body: r.body };
+    if (r.ok) return { ok: true, contentType: IGNITION_TYPE, body: r.body, facts: r.data };
     if (!preview && this.noteRefusal(m.id, r.event)) {
       this.timeline.record(m, r.event, { message: r.message, hint: r.hint }, {});
     }
