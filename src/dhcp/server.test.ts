@@ -197,6 +197,65 @@ describe('DHCP server, proxy mode', () => {
 });
 
 describe('DHCP server, group commit', () => {
+  it('answers a retransmitted DISCOVER/REQUEST with the same reply, without the boot hook or events again', () => {
+    const socket = new FakeUdp(67);
+    const pool = new Pool({
+      start: ip('10.1.0.100'),
+      end: ip('10.1.0.199'),
+      reservations: new Map(),
+      journal: memoryJournal(),
+      now: Date.now,
+    });
+    let hooks = 0;
+    const events: string[] = [];
+    const server = new DhcpServer({
+      mode: 'authoritative',
+      serverId: SEED,
+      socket,
+      pool,
+      subnetMask: ip('255.255.255.0'),
+      leaseSeconds: 600,
+      boot: (q) => {
+        hooks++;
+        return bootHook(q);
+      },
+      logger: silentLogger,
+      onEvent: (e) => events.push(e.event),
+    });
+    const from = { address: '0.0.0.0', port: 68 };
+    const send = (bytes: Uint8Array) => {
+      socket.deliver(bytes, from);
+      return socket.take().map((o) => o.bytes);
+    };
+    const discover = encode(clientPacket({ mac: MAC, type: 'DISCOVER', xid: 7 }));
+    const [offer] = send(discover);
+    assert.ok(offer);
+    const again = Uint8Array.from(discover);
+    again[9] = 4; // secs: the client waited 4 s
+    assert.deepEqual(send(again), [offer], 'the same OFFER again');
+    assert.equal(hooks, 1);
+    assert.deepEqual(events, ['dhcp.discover', 'dhcp.offer']);
+    const yiaddr = decode(offer).yiaddr;
+    const request = encode(
+      clientPacket({ mac: MAC, type: 'REQUEST', xid: 7, serverId: SEED, requested: yiaddr }),
+    );
+    const [ack] = send(request);
+    assert.equal(messageType(decode(ack!)), 'ACK');
+    assert.deepEqual(send(request), [ack], 'the same ACK again');
+    assert.equal(hooks, 2);
+    assert.deepEqual(events, ['dhcp.discover', 'dhcp.offer', 'dhcp.request', 'dhcp.ack']);
+    assert.deepEqual(server.stats.repeated, { DISCOVER: 1, REQUEST: 1 });
+    // another exchange (new xid), or the same one once the lease is gone, takes the full path
+    const renew = encode(
+      clientPacket({ mac: MAC, type: 'REQUEST', xid: 8, serverId: SEED, requested: yiaddr }),
+    );
+    assert.equal(send(renew).length, 1);
+    assert.equal(hooks, 3);
+    pool.release(MAC, yiaddr);
+    assert.equal(messageType(decode(send(renew)[0]!)), 'ACK', 'rebound after the release, not replayed');
+    assert.equal(hooks, 4);
+  });
+
   it('holds ACKs until one journal sync makes their leases durable, then sends them all', async () => {
     const rows: string[] = [];
     let syncs = 0;

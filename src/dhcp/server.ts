@@ -8,10 +8,11 @@ import type { Logger } from '../lib/log.ts';
 import { ipToString, type Mac } from '../lib/net.ts';
 import type { Peer, UdpSocket } from '../lib/udp.ts';
 import { authoritative } from './authoritative.ts';
-import { type MessageTypeName, Op, PXE_PORT } from './constants.ts';
+import { type MessageTypeName, Op, Opt, PXE_PORT } from './constants.ts';
 import { clientMac, type DhcpPacket, decode, encode, messageType } from './packet.ts';
 import type { Pool } from './pool.ts';
 import { proxy } from './proxy.ts';
+import { type Answer, Answers } from './repeats.ts';
 import { type BootParams, destination } from './reply.ts';
 
 export type DhcpMode = 'authoritative' | 'proxy';
@@ -75,19 +76,24 @@ export interface DhcpStats {
   received: Record<string, number>;
   sent: Record<string, number>;
   dropped: Record<string, number>;
+  /** Retransmitted requests answered again with the remembered reply, by request type. */
+  repeated: Record<string, number>;
 }
 
 const MAX_HOPS = 16; // RFC 1542 section 4.1.1: relays discard beyond a configured limit (<=16)
 
 export class DhcpServer {
-  readonly stats: DhcpStats = { received: {}, sent: {}, dropped: {} };
-  private readonly outbox: { socket: UdpSocket; bytes: Uint8Array; to: Peer }[] = [];
+  readonly stats: DhcpStats = { received: {}, sent: {}, dropped: {}, repeated: {} };
+  private readonly outbox: { socket: UdpSocket; bytes: Uint8Array; to: Peer; then?: () => void }[] = [];
+  /** Authoritative mode: replies to remember for retransmitted requests (see repeats.ts). */
+  private readonly answers: Answers | undefined;
   private committing = false; // a sync is scheduled or running; the outbox is the next group
   private readonly handler: ModeHandler;
 
   constructor(private readonly o: DhcpServerOptions) {
     if (o.mode === 'authoritative' && !o.pool) throw new Error('authoritative mode needs a pool');
     this.handler = o.mode === 'authoritative' ? authoritative : proxy;
+    if (o.mode === 'authoritative') this.answers = new Answers();
     o.socket.onMessage((msg, from) => this.receive(msg, from, o.socket, false));
     o.pxeSocket?.onMessage((msg, from) => this.receive(msg, from, o.pxeSocket!, true));
   }
@@ -119,6 +125,15 @@ export class DhcpServer {
     if (!type) return this.drop('no_message_type', from);
     if (type === 'OFFER' || type === 'ACK' || type === 'NAK') return this.drop('server_message', from, type);
     this.count(this.stats.received, type);
+    if (this.answers) {
+      if (type === 'DISCOVER' || type === 'REQUEST') {
+        const repeat = viaPxePort ? undefined : this.answers.find(mac, req.xid, msg, from);
+        if (repeat && this.stillTrue(repeat, mac, type, req))
+          return this.answerAgain(repeat, mac, type, from);
+      } else {
+        this.answers.forget(mac); // DECLINE, RELEASE, INFORM: the exchange is over
+      }
+    }
     const x: Exchange = {
       o: this.o,
       req,
@@ -135,10 +150,56 @@ export class DhcpServer {
       ? { address: from.address, port: from.port || PXE_PORT }
       : destination(req, reply, from);
     const bytes = encode(reply);
+    const replyType = messageType(reply);
+    // Remembered once sent (after the sync for a deferred ACK), never while it still waits.
+    const then =
+      this.answers && !viaPxePort && (replyType === 'OFFER' || replyType === 'ACK')
+        ? () =>
+            this.answers!.remember(mac, {
+              xid: req.xid,
+              request: msg,
+              from,
+              bytes,
+              socket,
+              to,
+              ip: reply.yiaddr,
+            })
+        : undefined;
     // Only replies after a lease change wait; an OFFER (not journaled) never queues behind a sync.
-    if (this.o.pool?.unsynced) this.defer(socket, bytes, to);
-    else socket.send(bytes, to.port, to.address);
+    if (this.o.pool?.unsynced) this.defer(socket, bytes, to, then);
+    else {
+      socket.send(bytes, to.port, to.address);
+      then?.();
+    }
+    this.count(this.stats.sent, replyType ?? 'unknown');
+    return reply;
+  }
+
+  /**
+   * Whether a remembered reply still holds: the pool still offers (DISCOVER) or has bound
+   * (REQUEST) that address to this client. Otherwise the request takes the full path.
+   */
+  private stillTrue(a: Answer, mac: Mac, type: 'DISCOVER' | 'REQUEST', req: DhcpPacket): boolean {
+    const pool = this.o.pool!;
+    if (type === 'DISCOVER') return pool.offer(mac, req.options.ip(Opt.REQUESTED_IP)) === a.ip;
+    const l = pool.lease(mac);
+    return l?.state === 'bound' && l.ip === a.ip;
+  }
+
+  /**
+   * A retransmission of an exchange already answered gets the same reply again. It is not a
+   * new boot step: the boot hook and `onEvent` are not called again (the first request's
+   * steps are on record), and it is logged at debug.
+   */
+  private answerAgain(a: Answer, mac: Mac, type: MessageTypeName, from: Peer): DhcpPacket {
+    a.socket.send(a.bytes, a.to.port, a.to.address);
+    const reply = decode(a.bytes);
     this.count(this.stats.sent, messageType(reply) ?? 'unknown');
+    this.count(this.stats.repeated, type);
+    this.o.logger.debug(
+      { event: 'dhcp.repeat', mac, xid: a.xid, type, from: `${from.address}:${from.port}` },
+      'retransmitted request answered again',
+    );
     return reply;
   }
 
@@ -148,8 +209,8 @@ export class DhcpServer {
    * sync loses only replies nobody received). The sync runs off the event loop, so requests
    * keep being answered meanwhile; their ACKs form the next group, synced when this one is done.
    */
-  private defer(socket: UdpSocket, bytes: Uint8Array, to: Peer): void {
-    this.outbox.push({ socket, bytes, to });
+  private defer(socket: UdpSocket, bytes: Uint8Array, to: Peer, then?: () => void): void {
+    this.outbox.push({ socket, bytes, to, ...(then ? { then } : {}) });
     if (this.committing) return;
     this.committing = true;
     setImmediate(() => this.commit());
@@ -168,7 +229,10 @@ export class DhcpServer {
           'lease journal sync failed; replies dropped',
         );
       } else {
-        for (const r of out) r.socket.send(r.bytes, r.to.port, r.to.address);
+        for (const r of out) {
+          r.socket.send(r.bytes, r.to.port, r.to.address);
+          r.then?.();
+        }
       }
       this.commit(); // the group that gathered during this sync
     });
@@ -178,7 +242,10 @@ export class DhcpServer {
   flush(): void {
     const out = this.outbox.splice(0);
     this.o.pool?.sync();
-    for (const r of out) r.socket.send(r.bytes, r.to.port, r.to.address);
+    for (const r of out) {
+      r.socket.send(r.bytes, r.to.port, r.to.address);
+      r.then?.();
+    }
   }
 
   private emit(e: DhcpEvent): void {

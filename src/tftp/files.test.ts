@@ -104,7 +104,7 @@ describe('rootFileSource', () => {
   it('caches small files and notices when they change', async () => {
     const p = join(root, 'cached.bin');
     await writeFile(p, 'one');
-    const src = rootFileSource(root);
+    const src = rootFileSource(root, { revalidateMs: 0 });
     assert.equal(await readAll(src, 'cached.bin'), 'one');
     const first = await src.open('cached.bin');
     const second = await src.open('cached.bin');
@@ -113,6 +113,25 @@ describe('rootFileSource', () => {
     await writeFile(p, 'two!');
     await utimes(p, new Date(), new Date(Date.now() + 5000));
     assert.equal(await readAll(src, 'cached.bin'), 'two!');
+  });
+
+  it('re-checks a cached file at most once per revalidation window', async () => {
+    const p = join(root, 'window.bin');
+    await writeFile(p, 'old');
+    let clock = 0;
+    const src = rootFileSource(root, { revalidateMs: 2000, now: () => clock });
+    assert.equal(await readAll(src, 'window.bin'), 'old');
+    await writeFile(p, 'new!');
+    await utimes(p, new Date(), new Date(Date.now() + 5000));
+    clock = 1999;
+    assert.equal(await readAll(src, '/window.bin'), 'old', 'within the window: served from memory unchecked');
+    clock = 2000;
+    assert.equal(await readAll(src, 'window.bin'), 'new!', 'after it: the change is seen');
+    await rm(p);
+    clock = 3000;
+    assert.equal(await readAll(src, 'window.bin'), 'new!', 'still within the new window');
+    clock = 4000;
+    assert.equal(await readAll(src, 'window.bin'), null, 'a removed file is gone after the window');
   });
 
   it('keeps the cache within its total budget', async () => {

@@ -29,10 +29,22 @@ export interface FileSource {
 export const DEFAULT_CACHE_FILE_BYTES = 4 * 1024 * 1024;
 /** Bound on the whole cache; least recently used entries go first. */
 export const DEFAULT_CACHE_TOTAL_BYTES = 64 * 1024 * 1024;
+/**
+ * How long a cached file's name → real path → (mtime, size) check stays valid. Within it a
+ * request for that name is served from memory without a syscall (a boot storm asks for the
+ * same file thousands of times a second: two `realpath`, `open`, `fstat` and `close` each);
+ * after it the next request resolves and stats the file again. A file replaced in place, or a
+ * symlink repointed, is therefore served from at most this long ago.
+ */
+export const DEFAULT_REVALIDATE_MS = 2000;
 
 export interface RootFileSourceOptions {
   cacheFileBytes?: number;
   cacheTotalBytes?: number;
+  /** See `DEFAULT_REVALIDATE_MS`; 0 checks the file on every open. */
+  revalidateMs?: number;
+  /** Milliseconds clock for the revalidation window; `performance.now` by default. */
+  now?: () => number;
   /**
    * Names (relative to the root) the operator vouches for: these may be symlinks that leave the
    * root. Distributions ship boot files that way (Debian: /usr/lib/ipxe/ipxe.efi →
@@ -90,6 +102,13 @@ interface CacheEntry {
   data: Uint8Array;
 }
 
+/** A name whose resolution and cached bytes were checked at `at`. */
+interface Checked {
+  path: string;
+  entry: CacheEntry;
+  at: number;
+}
+
 /** Maps a filesystem error to "no such file" (null) or a refusal; anything else is rethrown. */
 function classify(err: unknown, name: string): null {
   const code = (err as NodeJS.ErrnoException).code;
@@ -112,6 +131,9 @@ export function rootFileSource(root: string, opts: RootFileSourceOptions = {}): 
   const maxTotal = opts.cacheTotalBytes ?? DEFAULT_CACHE_TOTAL_BYTES;
   const cache = new Map<string, CacheEntry>(); // by real path; Map order = LRU order
   const trusted = new Set([...(opts.trustedLinks ?? [])].map(normaliseName));
+  const revalidateMs = opts.revalidateMs ?? DEFAULT_REVALIDATE_MS;
+  const now = opts.now ?? (() => performance.now());
+  const checked = new Map<string, Checked>(); // by normalised name; only names of cached files
   let cached = 0;
 
   const remember = (path: string, entry: CacheEntry): void => {
@@ -129,24 +151,36 @@ export function rootFileSource(root: string, opts: RootFileSourceOptions = {}): 
     cached += entry.data.length;
   };
 
-  const fromCache = async (path: string, fh: FileHandle, st: Stats): Promise<OpenFile> => {
+  const fromCache = async (rel: string, path: string, fh: FileHandle, st: Stats): Promise<OpenFile> => {
     const key = `${st.mtimeMs}:${st.size}`;
-    const hit = cache.get(path);
-    if (hit?.key === key) {
+    let entry = cache.get(path);
+    if (entry?.key === key) {
       cache.delete(path);
-      cache.set(path, hit);
+      cache.set(path, entry);
       await fh.close();
-      return memoryFile(hit.data);
+    } else {
+      entry = { key, data: await handleFile(fh, st.size).read(0, st.size) };
+      await fh.close();
+      remember(path, entry);
     }
-    const data = await handleFile(fh, st.size).read(0, st.size);
-    await fh.close();
-    remember(path, { key, data });
-    return memoryFile(data);
+    if (revalidateMs > 0 && cache.get(path) === entry) {
+      if (checked.size >= 1024) checked.clear(); // names are few (the configured binaries); bound them anyway
+      checked.set(rel, { path, entry, at: now() });
+    }
+    return memoryFile(entry.data);
   };
 
   return {
     async open(name) {
       const rel = normaliseName(name);
+      const recent = checked.get(rel);
+      // Still checked, and the bytes are still the cache's (not evicted since).
+      if (recent && now() - recent.at < revalidateMs && cache.get(recent.path) === recent.entry) {
+        cache.delete(recent.path); // least recently used order
+        cache.set(recent.path, recent.entry);
+        return memoryFile(recent.entry.data);
+      }
+      checked.delete(rel);
       let base: string;
       let path: string;
       try {
@@ -166,7 +200,7 @@ export function rootFileSource(root: string, opts: RootFileSourceOptions = {}): 
       try {
         const st = await fh.stat();
         if (!st.isFile()) throw denied(name, 'not a regular file');
-        if (st.size <= maxFile) return await fromCache(path, fh, st);
+        if (st.size <= maxFile) return await fromCache(rel, path, fh, st);
         return handleFile(fh, st.size);
       } catch (err) {
         await fh.close().catch(() => {});

@@ -36,8 +36,14 @@ export interface TftpLimits extends NegotiationLimits {
 
 export const DEFAULT_TFTP_LIMITS: TftpLimits = {
   ...DEFAULT_NEGOTIATION_LIMITS,
-  /** A boot storm of a few hundred machines, each fetching one file at a time. */
-  maxTransfers: 512,
+  /**
+   * A boot storm of thousands of machines, each fetching one file at a time (PXE ROMs fetch
+   * lock-step, so a transfer lasts 50+ round trips and thousands overlap). A transfer costs one
+   * UDP socket (a descriptor: Node raises the soft RLIMIT_NOFILE to the hard one at start) and
+   * a few hundred bytes of state; small files are shared from the file source's memory cache.
+   * Beyond it RRQs are dropped and the client retries after its timeout.
+   */
+  maxTransfers: 4096,
   /** tftp-hpa's server default (`-T 1000000` µs); LAN round trips are far below it. */
   timeoutMs: 1000,
   /** 1, 2, 4, 8, 16 s: doubling stops here. */
