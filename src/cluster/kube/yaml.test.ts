@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseYamlDocuments, renderYamlDocuments } from './yaml.ts';
+import { stringify } from 'yaml';
+import { prng } from '../../../test/helpers/captures.ts';
+import { blockYaml, parseYamlDocuments, renderYamlDocuments } from './yaml.ts';
 
 describe('renderYamlDocuments', () => {
   it('sorts keys, with apiVersion, kind and metadata first', () => {
@@ -43,5 +45,89 @@ describe('renderYamlDocuments', () => {
       { kind: 'B' },
     ];
     assert.deepEqual(parseYamlDocuments(renderYamlDocuments(docs)), docs);
+  });
+
+  it('writes Kubernetes-shaped documents itself, byte for byte as the yaml library does', () => {
+    const options = {
+      version: '1.1',
+      aliasDuplicateObjects: false,
+      blockQuote: 'literal',
+      indentSeq: false,
+      lineWidth: 0,
+      minContentWidth: 0,
+    } as const;
+    const words = [
+      'a',
+      'name',
+      'node-ip',
+      'kubeadm.k8s.io/v1beta4',
+      'unix:///run/containerd/containerd.sock',
+      'sha256:0123abcd',
+      '10.0.0.21',
+      '10.0.0.0/16',
+      'k8s-api.lab.example:6443',
+      '6443',
+      '0x1f',
+      '012',
+      '1e3',
+      '.inf',
+      '-1',
+      '~',
+      '',
+      ' lead',
+      'trail ',
+      'a: b',
+      'a #b',
+      '#c',
+      '- x',
+      '? x',
+      '"q"',
+      "'s'",
+      'on',
+      'Off',
+      'yes',
+      'n',
+      'NULL',
+      'true',
+      '10:30',
+      '2001-12-14',
+      'x,y',
+      '[a]',
+      '{b}',
+      '&a',
+      '*b',
+      '!tag',
+      '%p',
+      '@x',
+      '`t`',
+      '|',
+      '>',
+      'ünï',
+      'a\tb',
+      'multi\nline',
+      'back\\slash',
+      'x'.repeat(120),
+    ];
+    const next = prng(6);
+    const rand = (): number => next() / 2 ** 32;
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const value = (depth: number): unknown => {
+      const r = rand();
+      if (depth < 3 && r < 0.25) return map(depth + 1);
+      if (depth < 3 && r < 0.4) return Array.from({ length: Math.floor(rand() * 4) }, () => value(depth + 1));
+      if (r < 0.5) return pick([0, 1, 6443, -3, 2 ** 40, 0.5, true, false, null]);
+      return pick(words);
+    };
+    const map = (depth: number): Record<string, unknown> =>
+      Object.fromEntries(Array.from({ length: Math.floor(rand() * 5) }, () => [pick(words), value(depth)]));
+    let fast = 0;
+    for (let i = 0; i < 3000; i++) {
+      const doc = map(0);
+      const own = blockYaml(doc);
+      if (own === null) continue;
+      fast++;
+      assert.equal(own, stringify(doc, options), JSON.stringify(doc));
+    }
+    assert.ok(fast > 1000, `only ${fast} of 3000 documents written directly`);
   });
 });

@@ -24,7 +24,110 @@ const OPTIONS = {
 
 /** One or more documents, separated by `---` lines; undefined values are dropped. */
 export function renderYamlDocuments(docs: readonly object[]): string {
-  return docs.map((d) => stringify(sortDocument(d), OPTIONS)).join('---\n');
+  return docs.map((d) => renderDocument(sortDocument(d))).join('---\n');
+}
+
+function renderDocument(doc: unknown): string {
+  const fast = blockYaml(doc);
+  return fast ?? stringify(doc, OPTIONS);
+}
+
+/**
+ * The same bytes as `stringify(doc, OPTIONS)` for the shapes Kubernetes documents have
+ * (nested maps and sequences of single-line scalars), written directly: the `yaml` library's
+ * document model was three quarters of a worker's Ignition render. Null when the document
+ * holds anything else (multi-line strings, nested sequences, non-integer numbers...); the
+ * library writes those. Scalars that may need quoting are decided by the library, one value
+ * at a time, and remembered. yaml.test.ts compares both writers on random documents.
+ */
+export function blockYaml(doc: unknown): string | null {
+  if (!isMap(doc) || Object.keys(doc).length === 0) return null;
+  const out: string[] = [];
+  return mapLines(doc, '', out) ? out.join('') : null;
+}
+
+type YamlMap = Record<string, unknown>;
+
+const isMap = (v: unknown): v is YamlMap =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+
+/** Plain in YAML 1.1 and 1.2 alike: starts with a letter, no indicator or space inside. */
+const PLAIN = /^[A-Za-z][A-Za-z0-9._/-]*$/;
+/** YAML 1.1 booleans and nulls (yaml.org/type/bool.html, null.html) that PLAIN admits. */
+const RESERVED =
+  /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL)$/;
+const SCALAR_MEMO_LIMIT = 4096;
+const scalarMemo = new Map<string, string | null>();
+
+/** One single-line scalar as the library writes it, or null when it would not be one line. */
+function scalar(v: unknown): string | null {
+  switch (typeof v) {
+    case 'string': {
+      if (PLAIN.test(v) && !RESERVED.test(v)) return v;
+      let s = scalarMemo.get(v);
+      if (s === undefined) {
+        const text = stringify(v, OPTIONS);
+        s = text.indexOf('\n') === text.length - 1 && text.length < 1000 ? text.slice(0, -1) : null;
+        if (scalarMemo.size >= SCALAR_MEMO_LIMIT) scalarMemo.clear();
+        scalarMemo.set(v, s);
+      }
+      return s;
+    }
+    case 'number':
+      return Number.isSafeInteger(v) && !Object.is(v, -0) ? String(v) : null;
+    case 'boolean':
+      return v ? 'true' : 'false';
+    default:
+      return v === null ? 'null' : null;
+  }
+}
+
+function mapLines(m: YamlMap, indent: string, out: string[]): boolean {
+  for (const [k, v] of Object.entries(m)) {
+    if (v === undefined) continue;
+    const key = scalar(k);
+    if (key === null) return false;
+    if (Array.isArray(v)) {
+      if (v.length === 0) out.push(`${indent}${key}: []\n`);
+      else {
+        out.push(`${indent}${key}:\n`);
+        if (!seqLines(v, indent, out)) return false;
+      }
+    } else if (isMap(v)) {
+      if (Object.keys(v).length === 0) out.push(`${indent}${key}: {}\n`);
+      else {
+        out.push(`${indent}${key}:\n`);
+        if (!mapLines(v, `${indent}  `, out)) return false;
+      }
+    } else {
+      const s = scalar(v);
+      if (s === null) return false;
+      out.push(`${indent}${key}: ${s}\n`);
+    }
+  }
+  return true;
+}
+
+/** `indentSeq: false`: items at their key's indentation; a map item starts on the dash line. */
+function seqLines(items: readonly unknown[], indent: string, out: string[]): boolean {
+  for (const item of items) {
+    if (Array.isArray(item)) return false;
+    if (isMap(item)) {
+      const entries = Object.entries(item).filter(([, x]) => x !== undefined);
+      if (entries.length === 0) {
+        out.push(`${indent}- {}\n`);
+        continue;
+      }
+      const start = out.length;
+      if (!mapLines(item, `${indent}  `, out)) return false;
+      out[start] = `${indent}- ${out[start]!.slice(indent.length + 2)}`;
+    } else {
+      const s = scalar(item);
+      if (s === null) return false;
+      out.push(`${indent}- ${s}\n`);
+    }
+  }
+  return true;
 }
 
 /** Parses text written by `renderYamlDocuments` back to plain values (tests, previews). */
