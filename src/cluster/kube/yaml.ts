@@ -56,6 +56,8 @@ const PLAIN = /^[A-Za-z][A-Za-z0-9._/-]*$/;
 /** YAML 1.1 booleans and nulls (yaml.org/type/bool.html, null.html) that PLAIN admits. */
 const RESERVED =
   /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL)$/;
+/** A dotted IPv4 address (a node IP, one per machine): plain, not a 1.1 float (one dot at most). */
+const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 const SCALAR_MEMO_LIMIT = 4096;
 const scalarMemo = new Map<string, string | null>();
 
@@ -63,7 +65,7 @@ const scalarMemo = new Map<string, string | null>();
 function scalar(v: unknown): string | null {
   switch (typeof v) {
     case 'string': {
-      if (PLAIN.test(v) && !RESERVED.test(v)) return v;
+      if ((PLAIN.test(v) && !RESERVED.test(v)) || IPV4.test(v)) return v;
       let s = scalarMemo.get(v);
       if (s === undefined) {
         const text = stringify(v, OPTIONS);
