@@ -194,6 +194,19 @@ describe('tftp server under faults', () => {
     assert.equal(t.server.stats().dropped.busy, 1);
   });
 
+  it('drops new requests while the event loop runs late, and serves them once it catches up', async () => {
+    t = await startTestServer(FILES, { maxLoopDelayMs: 50, minTransfers: 0, timeoutMs: 5000 });
+    const a = await peer();
+    a.send(rrq(), t.port);
+    const end = performance.now() + 300;
+    while (performance.now() < end); // this turn runs 300 ms: the loop is late
+    assert.equal(await a.next(200), null, 'dropped while late');
+    assert.equal(t.server.stats().dropped.busy, 1);
+    await new Promise((r) => setTimeout(r, 100)); // the probe ticks on time again
+    a.send(rrq(), t.port);
+    assert.equal((await a.expect()).packet.op, 'DATA');
+  });
+
   it('fails a transfer whose file cannot be read, and refuses one that cannot be opened', async () => {
     const files: FileSource = {
       open: async (name) => {

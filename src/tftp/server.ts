@@ -26,6 +26,16 @@ import { startTransfer, type Transfer, type TransferEvent } from './transfer.ts'
 export interface TftpLimits extends NegotiationLimits {
   /** Concurrent transfers; requests beyond it are dropped so the client retransmits later. */
   maxTransfers: number;
+  /**
+   * Event-loop delay (ms) above which new transfers wait: RRQs are dropped as busy while the
+   * loop runs late, unless fewer than `minTransfers` run. libuv reads at most 32 datagrams from
+   * one socket per loop turn, but one from each of thousands of transfer sockets, so every
+   * running transfer lengthens the turn and the DHCP listener (one socket) falls behind its
+   * clients' timeouts; this keeps the turn short. 0 turns the check off.
+   */
+  maxLoopDelayMs: number;
+  /** Transfers admitted whatever the loop delay. */
+  minTransfers: number;
   /** First retransmission timeout when the client negotiates none (RFC 2349 option absent). */
   timeoutMs: number;
   /** Ceiling of the doubled timeout. */
@@ -44,6 +54,8 @@ export const DEFAULT_TFTP_LIMITS: TftpLimits = {
    * Beyond it RRQs are dropped and the client retries after its timeout.
    */
   maxTransfers: 4096,
+  maxLoopDelayMs: 100,
+  minTransfers: 64,
   /** tftp-hpa's server default (`-T 1000000` µs); LAN round trips are far below it. */
   timeoutMs: 1000,
   /** 1, 2, 4, 8, 16 s: doubling stops here. */
@@ -90,6 +102,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   const transfers = new Set<Transfer>();
   const attempts = new AttemptTable();
   let closed = false;
+  const loop = limits.maxLoopDelayMs > 0 ? loopDelay(() => performance.now()) : undefined;
 
   const drop = (reason: DropReason, from: Peer, detail?: string): void => {
     stats.dropped[reason]++;
@@ -229,8 +242,13 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
 
   let pending = 0; // requests between RRQ and transfer start, so the limit holds during opens
   const start = (req: RequestPacket, from: Peer): void => {
-    if (stats.active + pending >= limits.maxTransfers) {
+    const running = stats.active + pending;
+    if (running >= limits.maxTransfers) {
       drop('busy', from, req.filename);
+      return;
+    }
+    if (loop && running >= limits.minTransfers && loop.delay() > limits.maxLoopDelayMs) {
+      drop('busy', from, `${req.filename} (event loop ${Math.round(loop.delay())} ms late)`);
       return;
     }
     pending++;
@@ -290,9 +308,31 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
     close() {
       if (closed) return;
       closed = true;
+      loop?.stop();
       for (const t of [...transfers]) t.abort('server shutting down');
       opts.socket.close();
     },
     stats: () => snapshot(stats),
+  };
+}
+
+const LOOP_PROBE_MS = 20;
+
+/** How late the event loop ran lately: a timer's lateness, the larger of its last two ticks. */
+function loopDelay(now: () => number): { delay(): number; stop(): void } {
+  let last = now();
+  let previous = 0;
+  let latest = 0;
+  const timer = setInterval(() => {
+    const t = now();
+    previous = latest;
+    latest = Math.max(0, t - last - LOOP_PROBE_MS);
+    last = t;
+  }, LOOP_PROBE_MS);
+  timer.unref();
+  return {
+    // A turn still running delays the probe too: count the time since its last tick.
+    delay: () => Math.max(latest, previous, now() - last - LOOP_PROBE_MS),
+    stop: () => clearInterval(timer),
   };
 }
