@@ -18,6 +18,10 @@
  *     buffer longer than `size` leaves as consecutive datagrams of `size` bytes (the last one
  *     shorter). A TFTP window (RFC 7440) of DATA packets then costs one send instead of one
  *     per block; sends up to `size` bytes are unchanged. 0 turns it off.
+ *   sendFile(outFd: number, inFd: number, offset: number, count: number): number
+ *     One sendfile(2) from a file to a (non-blocking) TCP socket: the kernel moves the bytes, no
+ *     copy through JavaScript. Returns the bytes sent, or -1 when the socket is full (EAGAIN:
+ *     the caller waits for it to drain). Serves /assets/ (kernels, initrds) the way nginx does.
  * All throw an Error whose message carries the errno text.
  */
 #include <errno.h>
@@ -27,6 +31,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <node_api.h>
@@ -138,6 +143,31 @@ static napi_value set_udp_segment(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value send_file(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t out_fd, in_fd;
+  int64_t offset, count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
+      napi_get_value_int32(env, argv[0], &out_fd) != napi_ok || out_fd < 0 ||
+      napi_get_value_int32(env, argv[1], &in_fd) != napi_ok || in_fd < 0 ||
+      napi_get_value_int64(env, argv[2], &offset) != napi_ok || offset < 0 ||
+      napi_get_value_int64(env, argv[3], &count) != napi_ok || count < 0) {
+    napi_throw_type_error(env, NULL, "sendFile(outFd, inFd, offset, count) needs descriptors and sizes");
+    return NULL;
+  }
+  off_t off = (off_t)offset;
+  ssize_t n;
+  do {
+    n = sendfile(out_fd, in_fd, &off, (size_t)count);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) n = -1;
+  else if (n < 0) return throw_errno(env, "sendfile", errno);
+  napi_value result;
+  napi_create_int64(env, (int64_t)n, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "bindToDevice", NAPI_AUTO_LENGTH, bind_to_device, NULL, &fn);
@@ -146,6 +176,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "sendIcmp6Multicast", fn);
   napi_create_function(env, "setUdpSegment", NAPI_AUTO_LENGTH, set_udp_segment, NULL, &fn);
   napi_set_named_property(env, exports, "setUdpSegment", fn);
+  napi_create_function(env, "sendFile", NAPI_AUTO_LENGTH, send_file, NULL, &fn);
+  napi_set_named_property(env, exports, "sendFile", fn);
   return exports;
 }
 

@@ -10,6 +10,8 @@ export interface Native {
   sendIcmp6Multicast(ifname: string, group: string, payload: Uint8Array): void;
   /** UDP_SEGMENT (udp(7)); optional: an addon built by an older checkout lacks it. */
   setUdpSegment?(fd: number, size: number): void;
+  /** One sendfile(2) to a non-blocking socket: bytes sent, or -1 when it is full; optional too. */
+  sendFile?(outFd: number, inFd: number, offset: number, count: number): number;
 }
 
 let cached: Native | null | undefined;

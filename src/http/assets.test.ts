@@ -1,0 +1,123 @@
+/**
+ * /assets/ over a real TCP socket: large whole files leave by sendfile(2), everything else by
+ * @fastify/static; the bytes must be the same either way, on a kept-alive connection, and for
+ * a client that stops reading for a while (the socket fills and sendfile reports EAGAIN).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { testProvisioner } from '../../test/helpers/provisioner.ts';
+import { silentLogger } from '../lib/log.ts';
+import { native } from '../lib/native.ts';
+import { buildHttp } from './routes.ts';
+
+const BIG = randomBytes(9 * 1024 * 1024 + 123);
+const SMALL = Buffer.from('small file, streamed by @fastify/static\n');
+
+function get(
+  url: string,
+  o: { headers?: Record<string, string>; agent?: http.Agent; pauseMs?: number } = {},
+) {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>(
+    (resolve, reject) => {
+      const req = http.get(url, { headers: o.headers ?? {}, agent: o.agent ?? false }, (res) => {
+        const chunks: Buffer[] = [];
+        if (o.pauseMs) {
+          res.pause();
+          setTimeout(() => res.resume(), o.pauseMs);
+        }
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    },
+  );
+}
+
+describe('/assets/ on a real socket', {
+  skip: !native().sendFile && 'addon without sendFile (npm ci rebuilds it)',
+}, () => {
+  let app: FastifyInstance;
+  let base: string;
+  let dir: string;
+  const calls: number[] = [];
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-assets-'));
+    fs.mkdirSync(path.join(dir, 'lab', 'v1'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'lab', 'v1', 'vmlinuz'), BIG);
+    fs.symlinkSync('v1', path.join(dir, 'lab', 'current'));
+    fs.writeFileSync(path.join(dir, 'lab', 'small.txt'), SMALL);
+    fs.writeFileSync(path.join(dir, '.secret'), BIG);
+    // count the addon's calls: the large files must go through it, and the paused client must
+    // make it report a full socket
+    const n = native();
+    const real = n.sendFile!.bind(n);
+    n.sendFile = (o, i, off, count) => {
+      const r = real(o, i, off, count);
+      calls.push(r);
+      return r;
+    };
+    const { p } = await testProvisioner();
+    app = buildHttp({ provisioner: p, logger: silentLogger, assetsDir: dir });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/assets`;
+  });
+  after(async () => {
+    await app.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a large file arrives whole and identical, with its length and validators, through a symlinked version', async () => {
+    const r = await get(`${base}/lab/current/vmlinuz`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-length'], String(BIG.length));
+    assert.match(String(r.headers.etag), /^W\/"[0-9a-f]+-[0-9a-f]+"$/);
+    assert.ok(r.body.equals(BIG), 'byte-identical');
+    assert.ok(
+      calls.some((n) => n > 0),
+      'sent by sendfile(2)',
+    );
+  });
+
+  it('two downloads on one kept-alive connection, and a client that stops reading for a while', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const a = await get(`${base}/lab/v1/vmlinuz`, { agent });
+    const b = await get(`${base}/lab/v1/vmlinuz`, { agent, pauseMs: 400 });
+    const c = await get(`${base}/lab/small.txt`, { agent });
+    agent.destroy();
+    assert.ok(a.body.equals(BIG) && b.body.equals(BIG));
+    assert.ok(calls.includes(-1), 'the paused client filled the socket (EAGAIN) and the copy went on');
+    assert.ok(c.body.equals(SMALL));
+  });
+
+  it('Range, conditional and small requests still get @fastify/static answers', async () => {
+    const part = await get(`${base}/lab/v1/vmlinuz`, { headers: { range: 'bytes=100-199' } });
+    assert.equal(part.status, 206);
+    assert.ok(part.body.equals(BIG.subarray(100, 200)));
+    const full = await get(`${base}/lab/v1/vmlinuz`);
+    const again = await get(`${base}/lab/v1/vmlinuz`, {
+      headers: { 'if-none-match': String(full.headers.etag) },
+    });
+    assert.equal(again.status, 304, 'the zero-copy ETag is the one @fastify/static checks');
+    const small = await get(`${base}/lab/small.txt`);
+    assert.ok(small.body.equals(SMALL));
+  });
+
+  it('dot files, traversal and missing files are not served', async () => {
+    for (const u of [`${base}/.secret`, `${base}/lab/../.secret`, `${base}/lab/%2e%2e/.secret`]) {
+      const r = await get(u);
+      assert.ok(r.status === 403 || r.status === 404, `${u}: ${r.status}`);
+      assert.ok(r.body.length < 1000);
+    }
+    assert.equal((await get(`${base}/lab/v1/nothing`)).status, 404);
+  });
+});
