@@ -1,7 +1,7 @@
 /**
  * Zero-copy file bodies for /assets/: after Node has written the response head, sendfile(2)
  * moves the file from the page cache to the socket (native/sockopt.c), as nginx does, instead
- * of reading it into JavaScript buffers. When the socket is full (EAGAIN), the next 64 KiB go
+ * of reading it into JavaScript buffers. When the socket is full (EAGAIN), the next 8 KiB go
  * through Node's own write, whose callback says the socket drained; then sendfile resumes. So
  * libuv keeps owning the descriptor's readiness, and a slow client costs no thread and no busy
  * loop. Only for plain full-file GETs over TCP; everything else goes through @fastify/static.
@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 /** Smaller files gain nothing worth the extra path. */
 export const ZERO_COPY_MIN_BYTES = 256 * 1024;
 const SLICE = 1 << 20;
-const FALLBACK_CHUNK = 64 * 1024;
+const FALLBACK_CHUNK = 8 * 1024;
 
 export type SendFile = (outFd: number, inFd: number, offset: number, count: number) => number;
 
