@@ -6,7 +6,6 @@
  * remote file and its `verification.hash` go through Ignition's own download and check.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -14,7 +13,6 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { renderIgnition } from '../../src/cluster/ignition.ts';
 import { renderWorkerJoinConfig } from '../../src/cluster/kube/kubeadm.ts';
 import { type NodeIgnitionInput, nodeIgnition } from '../../src/cluster/node-ignition.ts';
