@@ -60,6 +60,13 @@ export function createMetrics(src: MetricSources): {
   mirrored(registry, 'metalseed_dhcp_dropped_total', 'DHCP packets dropped, by reason', ['reason'], () =>
     Object.entries(d?.dropped ?? {}).map(([reason, v]) => [{ reason }, v]),
   );
+  mirrored(
+    registry,
+    'metalseed_dhcp_repeated_total',
+    'Retransmitted DHCP requests answered with the reply already sent, by type',
+    ['type'],
+    () => Object.entries(d?.repeated ?? {}).map(([type, v]) => [{ type }, v]),
+  );
   const t = () => src.tftp?.stats();
   mirrored(registry, 'metalseed_tftp_transfers_total', 'TFTP transfers, by outcome', ['outcome'], () =>
     Object.entries(t()?.transfers ?? {}).map(([outcome, v]) => [{ outcome }, v]),
