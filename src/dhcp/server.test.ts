@@ -6,7 +6,7 @@ import { FakeUdp } from '../../test/helpers/fake-udp.ts';
 import { silentLogger } from '../lib/log.ts';
 import { mustIPv4 as ip, ipToString } from '../lib/net.ts';
 import { FLAG_BROADCAST, Opt } from './constants.ts';
-import { memoryJournal } from './lease.ts';
+import { type LeaseJournal, memoryJournal } from './lease.ts';
 import { decode, encode, messageType } from './packet.ts';
 import { Pool } from './pool.ts';
 import { type BootHook, type DhcpMode, DhcpServer } from './server.ts';
@@ -17,6 +17,17 @@ const bootHook: BootHook = (q) =>
   q.packet.options.has(Opt.USER_CLASS)
     ? { file: 'http://seed/boot.ipxe' }
     : { file: 'undionly.kpxe', siaddr: SEED };
+
+/** A pool of 10.1.0.100-199 without reservations. */
+function plainPool(journal: LeaseJournal = memoryJournal()) {
+  return new Pool({
+    start: ip('10.1.0.100'),
+    end: ip('10.1.0.199'),
+    reservations: new Map(),
+    journal,
+    now: Date.now,
+  });
+}
 
 function setup(mode: DhcpMode = 'authoritative') {
   const socket = new FakeUdp(67);
@@ -199,13 +210,7 @@ describe('DHCP server, proxy mode', () => {
 describe('DHCP server, group commit', () => {
   it('answers a retransmitted DISCOVER/REQUEST with the same reply, without the boot hook or events again', () => {
     const socket = new FakeUdp(67);
-    const pool = new Pool({
-      start: ip('10.1.0.100'),
-      end: ip('10.1.0.199'),
-      reservations: new Map(),
-      journal: memoryJournal(),
-      now: Date.now,
-    });
+    const pool = plainPool();
     let hooks = 0;
     const events: string[] = [];
     const server = new DhcpServer({
@@ -273,13 +278,7 @@ describe('DHCP server, group commit', () => {
       close() {},
     };
     const socket = new FakeUdp(67);
-    const pool = new Pool({
-      start: ip('10.1.0.100'),
-      end: ip('10.1.0.199'),
-      reservations: new Map(),
-      journal,
-      now: Date.now,
-    });
+    const pool = plainPool(journal);
     new DhcpServer({
       mode: 'authoritative',
       serverId: SEED,
