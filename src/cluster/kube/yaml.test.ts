@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { prng } from '../../../test/helpers/captures.ts';
-import { blockYaml, parseYamlDocuments, renderYamlDocuments } from './yaml.ts';
+import { blockYaml, parseYamlDocuments, renderYamlDocuments, YAML_OPTIONS } from './yaml.ts';
 
 describe('renderYamlDocuments', () => {
   it('sorts keys, with apiVersion, kind and metadata first', () => {
@@ -48,14 +48,6 @@ describe('renderYamlDocuments', () => {
   });
 
   it('writes Kubernetes-shaped documents itself, byte for byte as the yaml library does', () => {
-    const options = {
-      version: '1.1',
-      aliasDuplicateObjects: false,
-      blockQuote: 'literal',
-      indentSeq: false,
-      lineWidth: 0,
-      minContentWidth: 0,
-    } as const;
     const words = [
       'a',
       'name',
@@ -131,7 +123,7 @@ describe('renderYamlDocuments', () => {
       const own = blockYaml(doc);
       if (own === null) continue;
       fast++;
-      assert.equal(own, stringify(doc, options), JSON.stringify(doc));
+      assert.equal(own, stringify(doc, YAML_OPTIONS), JSON.stringify(doc));
     }
     assert.ok(fast > 1000, `only ${fast} of 3000 documents written directly`);
   });

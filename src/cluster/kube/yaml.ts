@@ -13,7 +13,8 @@ import { sortKeys } from '../../lib/stable-json.ts';
 
 const HEAD_KEYS = ['apiVersion', 'kind', 'metadata'] as const;
 
-const OPTIONS = {
+/** The `yaml` library's options that give the output described above; exported for tests. */
+export const YAML_OPTIONS = {
   version: '1.1',
   aliasDuplicateObjects: false,
   blockQuote: 'literal',
@@ -29,11 +30,11 @@ export function renderYamlDocuments(docs: readonly object[]): string {
 
 function renderDocument(doc: unknown): string {
   const fast = blockYaml(doc);
-  return fast ?? stringify(doc, OPTIONS);
+  return fast ?? stringify(doc, YAML_OPTIONS);
 }
 
 /**
- * The same bytes as `stringify(doc, OPTIONS)` for the shapes Kubernetes documents have
+ * The same bytes as `stringify(doc, YAML_OPTIONS)` for the shapes Kubernetes documents have
  * (nested maps and sequences of single-line scalars), written directly: the `yaml` library's
  * document model was three quarters of a worker's Ignition render. Null when the document
  * holds anything else (multi-line strings, nested sequences, non-integer numbers...); the
@@ -68,7 +69,7 @@ function scalar(v: unknown): string | null {
       if ((PLAIN.test(v) && !RESERVED.test(v)) || IPV4.test(v)) return v;
       let s = scalarMemo.get(v);
       if (s === undefined) {
-        const text = stringify(v, OPTIONS);
+        const text = stringify(v, YAML_OPTIONS);
         s = text.indexOf('\n') === text.length - 1 && text.length < 1000 ? text.slice(0, -1) : null;
         if (scalarMemo.size >= SCALAR_MEMO_LIMIT) scalarMemo.clear();
         scalarMemo.set(v, s);
