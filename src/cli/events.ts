@@ -7,10 +7,10 @@ import { Command } from 'commander';
 import { stringify } from 'yaml';
 import type { Machine, TimelineEvent } from '../inventory/index.ts';
 import { MetalseedError } from '../lib/errors.ts';
+import { readSse } from '../lib/sse.ts';
 import { type ApiClient, context, withApiOptions } from './client.ts';
 import { resolve } from './machines.ts';
 import { type Format, sortKeys } from './output.ts';
-import { readSse } from './sse.ts';
 
 /** The API's largest timeline page. */
 const PAGE = 1000;

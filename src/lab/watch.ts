@@ -6,8 +6,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { readSse } from '../cli/sse.ts';
 import type { Machine, TimelineEvent } from '../inventory/index.ts';
+import { readSse } from '../lib/sse.ts';
 import type { LabApi } from './api.ts';
 import { SerialTail } from './serial.ts';
 

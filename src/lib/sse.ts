@@ -1,7 +1,7 @@
 /**
  * A minimal server-sent events reader (WHATWG HTML, "Parsing an event stream"): fields `id`,
  * `event`, `data` (several data lines join with "\n"), comment lines start with ":", a blank
- * line dispatches. Enough for the seed's stream; `retry` is ignored (the CLI does not reconnect).
+ * line dispatches. Enough for the seed's stream; `retry` is ignored (its readers do not reconnect).
  */
 export interface SseMessage {
   id?: string;
