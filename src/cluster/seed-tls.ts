@@ -10,10 +10,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { MetalseedError } from '../lib/errors.ts';
-import { ensurePrivateDir, writeFileAtomic } from './pki/atomic-write.ts';
-import { type CertAndKey, createCa, issueCertificate } from './pki/certificate.ts';
-import { assertCa, assertKeyMatches, parseCertificate } from './pki/inspect.ts';
-import { x509 } from './pki/x509.ts';
+import {
+  assertCa,
+  assertKeyMatches,
+  type CertAndKey,
+  certificateIps,
+  createCa,
+  ensurePrivateDir,
+  issueCertificate,
+  parseCertificate,
+  writeFileAtomic,
+} from './pki/index.ts';
 
 export const SEED_TLS_DIR = 'seed';
 const RENEW_BEFORE_MS = 30 * 24 * 60 * 60 * 1000;
@@ -59,9 +66,7 @@ export async function loadOrCreateSeedTls(pkiDir: string, address: string, now: 
 function serverStillGood(server: CertAndKey, address: string, now: Date, what: string): boolean {
   const cert = parseCertificate(server.certPem, what);
   if (cert.notAfter.getTime() - now.getTime() < RENEW_BEFORE_MS) return false;
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  const ips = san?.names.items.filter((n) => n.type === 'ip').map((n) => n.value) ?? [];
-  return ips.includes(address);
+  return certificateIps(server.certPem, what).includes(address);
 }
 
 function read(file: string): string {

@@ -4,8 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { recordingLogger } from '../lib/log.ts';
-import { BootstrapToken } from './pki/bootstrap-token.ts';
-import { TOKEN_FILE } from './pki/store.ts';
+import { BootstrapToken, TOKEN_FILE } from './pki/index.ts';
 import { type TokenApi, TokenKeeper, type TokenSecret } from './token-keeper.ts';
 
 const T0 = Date.parse('2026-11-28T10:00:00Z');

@@ -8,12 +8,8 @@
  * the first controller's InitConfiguration, and is found there on the next check. Expiry is the
  * cluster's job (tokencleaner deletes expired token Secrets).
  */
-import path from 'node:path';
 import type { Logger } from '../lib/log.ts';
-import { writeFileAtomic } from './pki/atomic-write.ts';
-import { BootstrapToken, TOKEN_GROUPS } from './pki/bootstrap-token.ts';
-import { SECRET_MODE } from './pki/pki-files.ts';
-import { TOKEN_FILE } from './pki/store.ts';
+import { type BootstrapToken, newBootstrapToken, saveToken, TOKEN_GROUPS } from './pki/index.ts';
 
 /** Each batch token lives two hours (the kubeadm config's own short TTL). */
 export const BATCH_TOKEN_TTL_MS = 2 * 3600_000;
@@ -111,13 +107,8 @@ export class TokenKeeper {
   }
 
   private rotate(): void {
-    const token = BootstrapToken.generate({
-      now: this.now(),
-      ttlMs: this.o.ttlMs ?? BATCH_TOKEN_TTL_MS,
-      description: 'created by metalseed for kubeadm init/join (batch token)',
-    });
-    const contents = `${JSON.stringify(token.toRecord(), null, 2)}\n`;
-    writeFileAtomic(path.join(this.o.dir, TOKEN_FILE), contents, SECRET_MODE, { replace: true });
+    const token = newBootstrapToken(this.now(), this.o.ttlMs ?? BATCH_TOKEN_TTL_MS);
+    saveToken(this.o.dir, token);
     this.o.logger.info(
       { event: 'cluster.token_rotated', old: this.token.toJSON(), token: token.toJSON() },
       'join token rotated',

@@ -1,4 +1,6 @@
 /** The cluster PKI: keys, CAs and certificates, bootstrap tokens, the on-disk store and the admin kubeconfig. */
+
+export { ensurePrivateDir, writeFileAtomic } from './atomic-write.ts';
 export {
   BOOTSTRAP_TOKEN_RE,
   BootstrapToken,
@@ -31,7 +33,7 @@ export {
   issueAdminCert,
   newBootstrapToken,
 } from './cluster-pki.ts';
-export { assertCa, assertKeyMatches, assertSignedBy, parseCertificate } from './inspect.ts';
+export { assertCa, assertKeyMatches, assertSignedBy, certificateIps, parseCertificate } from './inspect.ts';
 export { generateKeyPair, type KeyPairPem } from './keys.ts';
 export { adminKubeconfig, type KubeconfigInput } from './kubeconfig.ts';
 export {
@@ -48,5 +50,6 @@ export {
   DIR_MODE,
   type LoadOptions,
   PkiStore,
+  saveToken,
   TOKEN_FILE,
 } from './store.ts';

@@ -18,6 +18,12 @@ export function parseCertificate(certPem: string, what: string): x509.X509Certif
   }
 }
 
+/** The IP addresses in the certificate's subjectAltName (RFC 5280 4.2.1.6). */
+export function certificateIps(certPem: string, what: string): string[] {
+  const san = parseCertificate(certPem, what).getExtension(x509.SubjectAlternativeNameExtension);
+  return san?.names.items.filter((n) => n.type === 'ip').map((n) => n.value) ?? [];
+}
+
 export function assertCa(certPem: string, what: string): void {
   const cert = parseCertificate(certPem, what);
   const bc = cert.getExtension(x509.BasicConstraintsExtension);

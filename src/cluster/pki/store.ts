@@ -157,9 +157,18 @@ function loadToken(io: PkiDir, opts: LoadOptions, written: string[]): BootstrapT
     if (token && !token.isExpired(opts.now)) return token;
   }
   const token = newBootstrapToken(opts.now, opts.tokenTtlMs);
-  const contents = `${JSON.stringify(token.toRecord(), null, 2)}\n`;
-  io.publish({ path: TOKEN_FILE, contents, mode: SECRET_MODE }, true, written);
+  io.publish({ path: TOKEN_FILE, contents: tokenFileContents(token), mode: SECRET_MODE }, true, written);
   return token;
+}
+
+/** `bootstrap-token.json` as the store reads it back (0600: it holds the secret). */
+export function tokenFileContents(token: BootstrapToken): string {
+  return `${JSON.stringify(token.toRecord(), null, 2)}\n`;
+}
+
+/** Replaces the current token (the token keeper's rotation); crash-safe like every PKI file. */
+export function saveToken(dir: string, token: BootstrapToken): void {
+  writeFileAtomic(path.join(dir, TOKEN_FILE), tokenFileContents(token), SECRET_MODE, { replace: true });
 }
 
 function parseJson(text: string, file: string): BootstrapTokenRecord {
