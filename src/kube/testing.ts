@@ -23,11 +23,12 @@ export interface FakeCluster {
   conn: KubeConnection;
 }
 
-export async function startFakeCluster(
+/** A fake API server on 127.0.0.1 whose serving certificate is signed by `ca`. */
+export async function startFakeApiServer(
+  ca: CertAndKey,
   o: Omit<FakeApiOptions, 'ca' | 'serverCert'> = {},
   now = new Date(),
-): Promise<FakeCluster> {
-  const ca = await createCa({ subject: { commonName: 'kubernetes' }, now });
+): Promise<FakeApiServer> {
   const serverCert = await issueCertificate({
     ca,
     subject: { commonName: 'kube-apiserver' },
@@ -36,8 +37,16 @@ export async function startFakeCluster(
     ipAddresses: ['127.0.0.1'],
     now,
   });
+  return FakeApiServer.start({ ...o, ca, serverCert });
+}
+
+export async function startFakeCluster(
+  o: Omit<FakeApiOptions, 'ca' | 'serverCert'> = {},
+  now = new Date(),
+): Promise<FakeCluster> {
+  const ca = await createCa({ subject: { commonName: 'kubernetes' }, now });
   const admin = await issueAdminCert(ca, now);
-  const api = await FakeApiServer.start({ ...o, ca, serverCert });
+  const api = await startFakeApiServer(ca, o, now);
   const kubeconfig = adminKubeconfig({
     clusterName: 'kubernetes',
     server: api.url,

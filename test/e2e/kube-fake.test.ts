@@ -13,9 +13,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { issueCertificate, PkiStore } from '../../src/cluster/pki/index.ts';
-import { FakeApiServer } from '../../src/kube/fake-apiserver.ts';
-import { type FakeCluster, kubeletNode, startFakeCluster } from '../../src/kube/testing.ts';
+import { PkiStore } from '../../src/cluster/pki/index.ts';
+import type { FakeApiServer } from '../../src/kube/fake-apiserver.ts';
+import {
+  type FakeCluster,
+  kubeletNode,
+  startFakeApiServer,
+  startFakeCluster,
+} from '../../src/kube/testing.ts';
 import { type LogRecord, recordingLogger } from '../../src/lib/log.ts';
 import { parseMac } from '../../src/lib/net.ts';
 import { startNodeWatch } from '../../src/serve-nodes.ts';
@@ -50,6 +55,15 @@ function cli(
     });
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
+}
+
+/** The seed's cluster state in `dataDir` (created) and a fake API server signed by its CA. */
+async function seedWithFakeApi(dataDir: string): Promise<{ pki: PkiStore; api: FakeApiServer }> {
+  const pki = await PkiStore.loadOrCreate(join(dataDir, 'pki'), {
+    clusterName: 'kubernetes',
+    now: new Date(),
+  });
+  return { pki, api: await startFakeApiServer(pki.pki.ca) };
 }
 
 function withNodes(c: FakeCluster): FakeCluster {
@@ -167,18 +181,7 @@ describe('metalseed smoke against the fake API server', () => {
 
   it('without --kubeconfig: the admin credentials from the seed data directory', async () => {
     const dataDir = join(dir, 'data');
-    const pki = await PkiStore.loadOrCreate(join(dataDir, 'pki'), {
-      clusterName: 'kubernetes',
-      now: new Date(),
-    });
-    const serverCert = await issueCertificate({
-      ca: pki.pki.ca,
-      subject: { commonName: 'kube-apiserver' },
-      usages: ['serverAuth'],
-      ipAddresses: ['127.0.0.1'],
-      now: new Date(),
-    });
-    const api = await FakeApiServer.start({ ca: pki.pki.ca, serverCert });
+    const { api } = await seedWithFakeApi(dataDir);
     servers.push(api);
     api.setNode(kubeletNode({ name: 'worker-01', ip: '127.0.0.1' }));
     const config = join(dir, 'seed.yaml');
@@ -205,18 +208,7 @@ describe('metalseed smoke against the fake API server', () => {
 describe('serve: the node watch wired to the provisioner, against the fake API server', () => {
   it('marks a worker joined when its Node turns Ready, and clears its stale Node when it netboots again', async () => {
     const root = mkdtempSync(join(tmpdir(), 'ms-node-watch-'));
-    const pki = await PkiStore.loadOrCreate(join(root, 'pki'), {
-      clusterName: 'kubernetes',
-      now: new Date(),
-    });
-    const serverCert = await issueCertificate({
-      ca: pki.pki.ca,
-      subject: { commonName: 'kube-apiserver' },
-      usages: ['serverAuth'],
-      ipAddresses: ['127.0.0.1'],
-      now: new Date(),
-    });
-    const api = await FakeApiServer.start({ ca: pki.pki.ca, serverCert });
+    const { pki, api } = await seedWithFakeApi(root);
     const { p, store } = await testProvisioner(`
 dataDir: ${root}
 cluster: { controlPlaneEndpoint: "127.0.0.1:${new URL(api.url).port}" }
@@ -261,18 +253,7 @@ describe('metalseed serve follows the Nodes of the fake cluster', () => {
   it('joined in /metrics, metalseed_kube_api_up 1, the watch closed on SIGTERM', async () => {
     const root = mkdtempSync(join(tmpdir(), 'ms-serve-nodes-'));
     const dataDir = join(root, 'data');
-    const pki = await PkiStore.loadOrCreate(join(dataDir, 'pki'), {
-      clusterName: 'kubernetes',
-      now: new Date(),
-    });
-    const serverCert = await issueCertificate({
-      ca: pki.pki.ca,
-      subject: { commonName: 'kube-apiserver' },
-      usages: ['serverAuth'],
-      ipAddresses: ['127.0.0.1'],
-      now: new Date(),
-    });
-    const api = await FakeApiServer.start({ ca: pki.pki.ca, serverCert });
+    const { api } = await seedWithFakeApi(dataDir);
     const httpPort = await freePort();
     const config = join(root, 'seed.yaml');
     writeFileSync(
