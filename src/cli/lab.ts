@@ -74,9 +74,12 @@ function count(v: string): number {
   return n;
 }
 
+/** The `--dir` to repeat in suggested commands (none for the default). */
+const dirFlagOf = (f: LabFlags): string => (f.dir === DEFAULT_DIR ? '' : ` --dir ${f.dir}`);
+
 function finish(results: { outcome: string }[], f: LabFlags): void {
   const bad = results.filter((r) => r.outcome !== 'provisioned').length;
-  const dirFlag = f.dir === DEFAULT_DIR ? '' : ` --dir ${f.dir}`;
+  const dirFlag = dirFlagOf(f);
   print('');
   print(
     `the lab stays up: metalseed lab status${dirFlag} | lab console m1${dirFlag} | lab boot --firmware uefi${dirFlag} | lab down${dirFlag}`,
@@ -90,7 +93,7 @@ function finish(results: { outcome: string }[], f: LabFlags): void {
 /** Ctrl-C stops watching; the lab's processes run in their own session and stay up. */
 function interrupted(f: LabFlags): void {
   process.once('SIGINT', () => {
-    const dirFlag = f.dir === DEFAULT_DIR ? '' : ` --dir ${f.dir}`;
+    const dirFlag = dirFlagOf(f);
     print(
       `\ninterrupted: the lab is still up; \`metalseed lab status${dirFlag}\`, \`metalseed lab down${dirFlag}\``,
     );

@@ -19,8 +19,8 @@ export interface ProcRecord {
 export const STOP_GRACE_MS = 3_000;
 const POLL_MS = 50;
 
-/** Field 22 of /proc/PID/stat, or null when there is no such process. */
-export function startTime(pid: number): string | null {
+/** /proc/PID/stat from field 3 (state) on, or null when there is no such process. */
+function statFields(pid: number): string[] | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -28,19 +28,18 @@ export function startTime(pid: number): string | null {
     return null;
   }
   // comm (field 2) is in parentheses and may hold spaces: count fields after the last ')'
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return rest[19] ?? null; // rest[0] is field 3
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Field 22 of /proc/PID/stat, or null when there is no such process. */
+export function startTime(pid: number): string | null {
+  return statFields(pid)?.[19] ?? null; // [0] is field 3
 }
 
 /** True while the recorded process is the one running under that PID (not a zombie). */
 export function isRunning(p: ProcRecord): boolean {
-  if (startTime(p.pid) !== p.start) return false;
-  try {
-    const state = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
-    return state.slice(state.lastIndexOf(')') + 2, state.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  const f = statFields(p.pid);
+  return f !== null && f[19] === p.start && f[0] !== 'Z';
 }
 
 /**
