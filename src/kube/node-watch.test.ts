@@ -10,10 +10,9 @@ import { createCa, issueAdminCert, issueCertificate } from '../cluster/pki/index
 import { type LogRecord, recordingLogger } from '../lib/log.ts';
 import { KubeClient } from './client.ts';
 import type { KubeApiError } from './errors.ts';
-import { FakeApiServer } from './fake-apiserver.ts';
 import type { NodeFact } from './node-facts.ts';
 import { type NodeListener, type NodeSource, NodeWatcher } from './node-watch.ts';
-import { type FakeCluster, kubeletNode, startFakeCluster } from './testing.ts';
+import { type FakeCluster, kubeletNode, startFakeApiServer, startFakeCluster } from './testing.ts';
 
 interface Seen {
   kind: 'sync' | 'node' | 'deleted';
@@ -159,7 +158,7 @@ describe('NodeWatcher', () => {
       /cannot reach the API server at https:\/\/127\.0\.0\.1:\d+: (ECONNRESET|ECONNREFUSED)/,
     );
     // the API server comes back on the same address
-    const back = await FakeApiServer.start({ ca: c.ca, serverCert: await serverCertFor(c), port });
+    const back = await startFakeApiServer(c.ca, { port });
     clusters.push({ ...c, api: back });
     back.setNode(kubeletNode({ name: 'worker-09' }));
     await eventually('the way back', () => records.some((r) => r.event === 'kube.reconnected'));
@@ -280,13 +279,3 @@ describe('NodeWatcher', () => {
     assert.ok(watches >= 3 && watches <= 15, `${watches} watches`);
   });
 });
-
-async function serverCertFor(c: FakeCluster) {
-  return issueCertificate({
-    ca: c.ca,
-    subject: { commonName: 'kube-apiserver' },
-    usages: ['serverAuth'],
-    ipAddresses: ['127.0.0.1'],
-    now: new Date(),
-  });
-}

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BootstrapToken } from '../cluster/pki/bootstrap-token.ts';
+import { BootstrapToken } from '../cluster/pki/index.ts';
 import { TokenKeeper } from '../cluster/token-keeper.ts';
 import { recordingLogger } from '../lib/log.ts';
 import { KubeClient } from './client.ts';
