@@ -10,6 +10,7 @@
  */
 import type { Mac } from '../lib/net.ts';
 import type { Peer, UdpSocket } from '../lib/udp.ts';
+import type { DhcpPacket } from './packet.ts';
 
 /** Longer than a PXE ROM's whole DHCP retry schedule (4 + 8 + 16 + 32 s, PXE 2.1 section 2.2.1). */
 export const REPEAT_TTL_MS = 64_000;
@@ -25,11 +26,11 @@ export interface Answer {
   /** The request as received. */
   request: Uint8Array;
   from: Peer;
-  /** The encoded reply, where it went, and the address it carried (yiaddr). */
+  /** The reply, encoded, and where it went. */
+  reply: DhcpPacket;
   bytes: Uint8Array;
   socket: UdpSocket;
   to: Peer;
-  ip: number;
   at: number;
 }
 

@@ -159,10 +159,10 @@ export class DhcpServer {
               xid: req.xid,
               request: msg,
               from,
+              reply,
               bytes,
               socket,
               to,
-              ip: reply.yiaddr,
             })
         : undefined;
     // Only replies after a lease change wait; an OFFER (not journaled) never queues behind a sync.
@@ -181,9 +181,10 @@ export class DhcpServer {
    */
   private stillTrue(a: Answer, mac: Mac, type: 'DISCOVER' | 'REQUEST', req: DhcpPacket): boolean {
     const pool = this.o.pool!;
-    if (type === 'DISCOVER') return pool.offer(mac, req.options.ip(Opt.REQUESTED_IP)) === a.ip;
+    const ip = a.reply.yiaddr;
+    if (type === 'DISCOVER') return pool.offer(mac, req.options.ip(Opt.REQUESTED_IP)) === ip;
     const l = pool.lease(mac);
-    return l?.state === 'bound' && l.ip === a.ip;
+    return l?.state === 'bound' && l.ip === ip;
   }
 
   /**
@@ -193,14 +194,13 @@ export class DhcpServer {
    */
   private answerAgain(a: Answer, mac: Mac, type: MessageTypeName, from: Peer): DhcpPacket {
     a.socket.send(a.bytes, a.to.port, a.to.address);
-    const reply = decode(a.bytes);
-    this.count(this.stats.sent, messageType(reply) ?? 'unknown');
+    this.count(this.stats.sent, messageType(a.reply) ?? 'unknown');
     this.count(this.stats.repeated, type);
     this.o.logger.debug(
       { event: 'dhcp.repeat', mac, xid: a.xid, type, from: `${from.address}:${from.port}` },
       'retransmitted request answered again',
     );
-    return reply;
+    return a.reply;
   }
 
   /**
