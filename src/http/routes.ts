@@ -2,11 +2,12 @@
  * Machine-facing HTTP routes (plain HTTP, as firmware needs). Thin: the provisioner decides,
  * a route renders and maps "missing" to an error status.
  */
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../lib/log.ts';
 import { parseMac } from '../lib/net.ts';
 import type { Provisioner } from '../provisioner/index.ts';
 import { registerAssets } from './assets.ts';
+import { peer } from './peer.ts';
 import { parseReport } from './report.ts';
 
 export interface HttpOptions {
@@ -19,7 +20,6 @@ export interface HttpOptions {
 }
 
 const IPXE_TYPE = 'text/plain; charset=utf-8';
-const peer = (req: FastifyRequest) => req.ip.replace(/^::ffff:/, '');
 
 export function buildHttp(o: HttpOptions): FastifyInstance {
   const app = Fastify({ logger: false, return503OnClosing: true, bodyLimit: 1 << 20 });

@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Provisioner } from '../provisioner/index.ts';
+import { peer } from './peer.ts';
 
 export interface SecretsHttpOptions {
   provisioner: Provisioner;
@@ -24,10 +25,9 @@ export function buildSecretsHttp(o: SecretsHttpOptions): FastifyInstance {
     const file = (req.params as { file: string }).file;
     const id = /^(m-[0-9a-f]{12})\.ign$/.exec(file)?.[1];
     const bearer = BEARER_RE.exec(req.headers.authorization ?? '')?.[1];
-    const peer = req.ip.replace(/^::ffff:/, '');
     if (!id)
       return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no secret stage ${file}` } });
-    const out = o.provisioner.secretStageFor(id, bearer ?? '', peer);
+    const out = o.provisioner.secretStageFor(id, bearer ?? '', peer(req));
     if (!out.ok) return reply.code(out.status).send({ error: { code: out.code, message: out.message } });
     return reply.type(out.contentType).header('cache-control', 'no-store').send(out.body);
   });
