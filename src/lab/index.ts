@@ -1,3 +1,4 @@
+export { bootImageUnavailable } from './boot-image.ts';
 export { labDown } from './down.ts';
 export { FIRMWARES, MIXED } from './firmware.ts';
 export { DEFAULT_DIR, DEFAULT_PREFIX, PREFIX_RE } from './layout.ts';

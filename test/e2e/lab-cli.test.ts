@@ -13,7 +13,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { bootImageUnavailable } from '../../src/lab/boot-image.ts';
+import type { Machine, TimelineEvent } from '../../src/inventory/index.ts';
+import { bootImageUnavailable } from '../../src/lab/index.ts';
 import { labUnavailable } from '../helpers/netns.ts';
 import { REPO_ROOT, removeDir, tempDir } from '../helpers/seed.ts';
 
@@ -41,18 +42,6 @@ const skip =
 interface Run {
   code: number | null;
   out: string;
-}
-
-interface Machine {
-  id: string;
-  hostname: string;
-  macs: string[];
-  state: string;
-}
-interface TimelineEvent {
-  type: string;
-  time: string;
-  data: Record<string, unknown>;
 }
 
 /** `metalseed lab ARGS` with this test's state dir and prefix; stdout and stderr together. */
