@@ -13,6 +13,7 @@ import type { Logger } from '../lib/log.ts';
 import { query } from './client.ts';
 import { GONE, KubeApiError } from './errors.ts';
 import { type NodeFact, nodeFact } from './node-facts.ts';
+import { sleep } from './sleep.ts';
 import type { List, Node, WatchEvent } from './types.ts';
 
 export const NODES_PATH = '/api/v1/nodes';
@@ -212,17 +213,7 @@ export class NodeWatcher {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      this.signal.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleep(ms, this.signal);
   }
 
   private now(): number {

@@ -12,6 +12,7 @@ import { type ErrorCode, MetalseedError } from '../lib/errors.ts';
 import { query } from './client.ts';
 import { KubeApiError } from './errors.ts';
 import { nodeFact } from './node-facts.ts';
+import { sleep } from './sleep.ts';
 import { smokeObjects } from './smoke-manifests.ts';
 import type { List, Node, Pod, Service } from './types.ts';
 
@@ -300,20 +301,6 @@ async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
   } catch (err) {
     if (!(err instanceof KubeApiError && err.status === 404)) throw err;
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** A plain HTTP GET from this host, as `curl http://NODE:PORT/` does; the body is capped at 64 KiB. */
