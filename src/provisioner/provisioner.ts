@@ -268,28 +268,24 @@ export class Provisioner {
   configFor(m: Machine, address: string): ConfigOutcome {
     const out = this.configOutcome(m, address, false);
     if (out.ok) {
-      this.timeline.record(
-        m,
-        'http.ignition',
-        { bytes: out.body.length, profile: this.profileOf(m).name, ...out.facts },
-        {},
-      );
+      const data = { bytes: out.body.length, profile: this.profileOf(m).name, ...out.facts };
+      this.timeline.record(m, 'http.ignition', data);
     }
     return out;
   }
 
   private configOutcome(m: Machine, address: string, preview: boolean): ConfigOutcome {
     if (m.state === 'pending' || m.role === PENDING_ROLE) {
-      if (!preview) this.timeline.record(m, 'http.ignition_refused', { reason: 'pending approval' }, {});
+      if (!preview) this.timeline.record(m, 'http.ignition_refused', { reason: 'pending approval' });
       return refusal(403, 'ACCESS_DENIED', `${m.hostname} is waiting for approval`);
     }
     const profile = this.profileOf(m);
-    const vars = this.varsOf(m, profile);
     const cluster = this.o.cluster;
     if (cluster && profile.config.kind === 'ignition-role') {
       const r = roleConfig(cluster, this.roleInput(m, address), preview);
       if (r !== null) return this.outcome(m, r, preview);
     }
+    const vars = this.varsOf(m, profile);
     const ssh = this.o.config.cluster.sshAuthorizedKeys;
     return { ok: true, ...renderConfig({ machine: m, profile, vars, sshAuthorizedKeys: ssh }) };
   }
@@ -312,7 +308,7 @@ export class Provisioner {
     const redeemed = cluster.gate.redeem(id, bearer, address);
     if (!redeemed.ok) {
       const alarm = ALARMS.has(redeemed.reason);
-      this.timeline.record(m, 'secrets.refused', { reason: redeemed.reason, peer: address, alarm }, {});
+      this.timeline.record(m, 'secrets.refused', { reason: redeemed.reason, peer: address, alarm });
       this.o.logger.warn(
         { event: 'secrets.refused', id, hostname: m.hostname, peer: address, reason: redeemed.reason, alarm },
         alarm ? 'alarm: secret stage refused' : 'secret stage refused',
@@ -321,7 +317,7 @@ export class Provisioner {
     }
     const r = secretStage(cluster, this.roleInput(m, address));
     if (!r.ok) return this.outcome(m, r, false);
-    this.timeline.record(m, 'secrets.served', { ...r.data, peer: address }, {});
+    this.timeline.record(m, 'secrets.served', { ...r.data, peer: address });
     return { ok: true, contentType: IGNITION_TYPE, body: r.body };
   }
 
@@ -342,8 +338,7 @@ export class Provisioner {
   /** The control-plane endpoint as known now (configured, or the first controller's address). */
   knownEndpoint(): Endpoint | null {
     if (!this.o.cluster) return null;
-    const controllers = this.registry.all().filter((x) => x.role === 'controller');
-    return knownEndpoint(this.o.cluster.spec, this.o.config.machines, controllers);
+    return knownEndpoint(this.o.cluster.spec, this.o.config.machines, this.registry.withRole('controller'));
   }
 
   private roleInput(m: Machine, address: string) {
@@ -360,7 +355,7 @@ export class Provisioner {
   private outcome(m: Machine, r: RoleConfig, preview: boolean): ConfigOutcome {
     if (r.ok) return { ok: true, contentType: IGNITION_TYPE, body: r.body, facts: r.data };
     if (!preview && this.noteRefusal(m.id, r.event)) {
-      this.timeline.record(m, r.event, { message: r.message, hint: r.hint }, {});
+      this.timeline.record(m, r.event, { message: r.message, hint: r.hint });
     }
     return r.retry
       ? refusal(503, 'UNAVAILABLE', r.message, r.hint)
