@@ -151,12 +151,17 @@ export function rootFileSource(root: string, opts: RootFileSourceOptions = {}): 
     cached += entry.data.length;
   };
 
+  /** Marks `path` most recently used (Map order is the LRU order). */
+  const touch = (path: string, entry: CacheEntry): void => {
+    cache.delete(path);
+    cache.set(path, entry);
+  };
+
   const fromCache = async (rel: string, path: string, fh: FileHandle, st: Stats): Promise<OpenFile> => {
     const key = `${st.mtimeMs}:${st.size}`;
     let entry = cache.get(path);
     if (entry?.key === key) {
-      cache.delete(path);
-      cache.set(path, entry);
+      touch(path, entry);
       await fh.close();
     } else {
       entry = { key, data: await handleFile(fh, st.size).read(0, st.size) };
@@ -176,8 +181,7 @@ export function rootFileSource(root: string, opts: RootFileSourceOptions = {}): 
       const recent = checked.get(rel);
       // Still checked, and the bytes are still the cache's (not evicted since).
       if (recent && now() - recent.at < revalidateMs && cache.get(recent.path) === recent.entry) {
-        cache.delete(recent.path); // least recently used order
-        cache.set(recent.path, recent.entry);
+        touch(recent.path, recent.entry);
         return memoryFile(recent.entry.data);
       }
       checked.delete(rel);
