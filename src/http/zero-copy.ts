@@ -65,8 +65,17 @@ export async function sendBody(
 function drained(socket: Socket): Promise<void> {
   if (socket.writableLength === 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    socket.once('drain', resolve);
-    socket.once('close', () => reject(new Error('client went away')));
+    // both listeners go once either fires: a kept-alive socket serves many downloads
+    const onDrain = () => {
+      socket.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      socket.off('drain', onDrain);
+      reject(new Error('client went away'));
+    };
+    socket.once('drain', onDrain);
+    socket.once('close', onClose);
   });
 }
 
