@@ -4,9 +4,9 @@
  * the seed knows it (configured, or learned when the first controller enrolled). Before that
  * it only rotates; the first controller's InitConfiguration carries the token then.
  */
-import { operatorKubeconfig } from './cluster/index.ts';
+
+import { operatorKubeconfig, TokenKeeper } from './cluster/index.ts';
 import type { PkiStore } from './cluster/pki/index.ts';
-import { TokenKeeper } from './cluster/token-keeper.ts';
 import type { Config, Endpoint } from './config/index.ts';
 import { KubeClient, KubeTokenApi, parseKubeconfig } from './kube/index.ts';
 import type { Logger } from './lib/log.ts';

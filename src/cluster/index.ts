@@ -18,3 +18,4 @@ export {
 export { JOIN_CONFIG_PATH, type NodeIgnitionInput, nodeIgnition } from './node-ignition.ts';
 export { loadOrCreateSeedTls, type SeedTls } from './seed-tls.ts';
 export { apiServerUrl, openClusterPki, operatorKubeconfig, PKI_DIR } from './state.ts';
+export { type TokenApi, TokenKeeper, type TokenSecret } from './token-keeper.ts';

@@ -1,5 +1,5 @@
 /** The token keeper's view of the API server: bootstrap-token Secrets in kube-system. */
-import type { TokenApi, TokenSecret } from '../cluster/token-keeper.ts';
+import type { TokenApi, TokenSecret } from '../cluster/index.ts';
 import type { KubeClient } from './client.ts';
 import { KubeApiError } from './errors.ts';
 
