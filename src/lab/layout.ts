@@ -46,8 +46,7 @@ export function namespaces(prefix: string): Namespaces {
 }
 
 export function allNamespaces(prefix: string): string[] {
-  const ns = namespaces(prefix);
-  return [ns.switch, ns.seed, ns.uplink];
+  return Object.values(namespaces(prefix));
 }
 
 /** Machine N (1-based): name `mN`, tap `tapN`, MAC 52:54:00:4d:53:NN ("MS"). */
@@ -77,7 +76,7 @@ export function paths(dir: string) {
     config: join(run, 'seed.yaml'),
     seedLog: join(run, 'seed.log'),
     proxyLog: join(run, 'api-proxy.log'),
-    /** The seed's operator API, reachable from the host through this socket (api-proxy.ts). */
+    /** The seed's operator API, reachable from the host through this socket (api.ts). */
     apiSocket: join(run, 'api.sock'),
     machineDir: join(run, 'machines'),
   };

@@ -45,7 +45,7 @@ export function pidsIn(ns: string): number[] {
 
 /** Creates the three namespaces and their links; on failure removes what it made. */
 export function createNetwork(ns: Namespaces): void {
-  const all = [ns.switch, ns.seed, ns.uplink];
+  const all = Object.values(ns);
   ipBatch(all.map((n) => `netns add ${n}`));
   try {
     const sysctl = (n: string, kv: string[]) => `netns exec ${n} sysctl -qw ${kv.join(' ')}`;
