@@ -38,7 +38,16 @@ export function sha512For(d: Digests, name: string): string | null {
 
 /** Lowercase hex SHA512 and size of a file, read as a stream. */
 export async function hashFile(file: string): Promise<{ sha512: string; size: number }> {
-  const h = crypto.createHash('sha512');
+  const { hex, size } = await fileDigest(file, 'sha512');
+  return { sha512: hex, size };
+}
+
+/** Lowercase hex digest and size of a file, read as a stream. */
+export async function fileDigest(
+  file: string,
+  algorithm: 'sha256' | 'sha512',
+): Promise<{ hex: string; size: number }> {
+  const h = crypto.createHash(algorithm);
   let size = 0;
   await pipeline(fs.createReadStream(file), async (src: AsyncIterable<Buffer>) => {
     for await (const chunk of src) {
@@ -46,7 +55,7 @@ export async function hashFile(file: string): Promise<{ sha512: string; size: nu
       h.update(chunk);
     }
   });
-  return { sha512: h.digest('hex'), size };
+  return { hex: h.digest('hex'), size };
 }
 
 function baseName(p: string): string {

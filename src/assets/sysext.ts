@@ -6,10 +6,10 @@
  * `dataDir/assets/sysext/kubernetes-vX.Y.Z-x86-64.raw` with a `.sha256` sidecar that the
  * Ignition generator puts in `verification.hash`, so a node refuses any other bytes.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MetalseedError } from '../lib/errors.ts';
+import { fileDigest } from './digests.ts';
 import { download, fetchSmall, type OnProgress } from './download.ts';
 import { STAGING_DIR } from './install.ts';
 
@@ -71,7 +71,7 @@ export async function installSysext(o: SysextOptions): Promise<InstalledSysext> 
     const ok = await download(url, staged, o.onProgress ? { onProgress: o.onProgress } : {});
     if (!ok) throw new MetalseedError('NOT_FOUND', `${url} not found`, 'check --version and --base-url');
   }
-  const actual = await sha256File(staged);
+  const actual = (await fileDigest(staged, 'sha256')).hex;
   if (actual !== expected) {
     fs.rmSync(staged, { force: true });
     throw new MetalseedError(
@@ -130,10 +130,4 @@ export function sumFor(text: string, name: string, where: string): string {
 
 function readIfExists(file: string): string | undefined {
   return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
-}
-
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
