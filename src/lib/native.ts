@@ -36,3 +36,61 @@ export function native(): Native {
   }
   return cached;
 }
+
+/**
+ * The TFTP data pump (native/tftp_pump.c, its own addon build/Release/tftp_pump.node): one
+ * native thread runs the DATA/ACK phase of TFTP read transfers. See src/tftp/pump.ts.
+ */
+export interface NativeTftpPump {
+  start(
+    onEnd: (
+      id: number,
+      outcome: 'done' | 'aborted' | 'timeout' | 'error',
+      ackedBlocks: number,
+      reason: string | undefined,
+      afterOack: boolean,
+      retransmits: number,
+      stale: number,
+      unknownTid: number,
+      malformed: number,
+      unexpected: number,
+      ms: number,
+    ) => void,
+  ): void;
+  transfer(
+    id: number,
+    bindAddress: string | null,
+    device: string | null,
+    peerAddress: string,
+    peerPort: number,
+    data: Uint8Array | null,
+    fd: number,
+    size: number,
+    blksize: number,
+    windowsize: number,
+    timeoutMs: number,
+    maxTimeoutMs: number,
+    maxRetries: number,
+    first: Uint8Array | null,
+    state: Int32Array,
+  ): number;
+  abort(id: number, message: string): void;
+  active(): number;
+}
+
+let pumpCached: NativeTftpPump | null | undefined;
+
+/** The TFTP pump addon, or null when it was not built (callers then keep transfers in JS). */
+export function nativeTftpPump(): NativeTftpPump | null {
+  if (pumpCached === undefined) {
+    const require = createRequire(import.meta.url);
+    pumpCached = null;
+    for (const p of ['../../build/Release/tftp_pump.node', '../../../build/Release/tftp_pump.node']) {
+      try {
+        pumpCached = require(p) as NativeTftpPump;
+        break;
+      } catch {}
+    }
+  }
+  return pumpCached;
+}

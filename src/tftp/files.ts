@@ -9,6 +9,10 @@ import { MetalseedError } from '../lib/errors.ts';
 
 export interface OpenFile {
   readonly size: number;
+  /** The whole file when it is in memory (the cache): the native pump sends from it directly. */
+  readonly bytes?: Uint8Array;
+  /** The open descriptor of a file read from disk, for the native pump's pread; valid until close(). */
+  readonly fd?: number;
   /** Up to `length` bytes at `offset`; shorter only at the end of the file. */
   read(offset: number, length: number): Promise<Uint8Array>;
   close(): Promise<void>;
@@ -76,6 +80,7 @@ export function normaliseName(name: string): string {
 
 const memoryFile = (data: Uint8Array): OpenFile => ({
   size: data.length,
+  bytes: data,
   read: async (offset, length) => data.subarray(offset, offset + length),
   close: async () => {},
 });
@@ -83,6 +88,7 @@ const memoryFile = (data: Uint8Array): OpenFile => ({
 function handleFile(fh: FileHandle, size: number): OpenFile {
   return {
     size,
+    fd: fh.fd,
     read: async (offset, length) => {
       const buf = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
       let got = 0;

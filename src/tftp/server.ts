@@ -8,10 +8,11 @@
  */
 import { DecodeError, MetalseedError } from '../lib/errors.ts';
 import { type Logger, silentLogger } from '../lib/log.ts';
-import type { Peer, UdpFactory, UdpOptions, UdpSocket } from '../lib/udp.ts';
+import { openUdp, type Peer, type UdpFactory, type UdpOptions, type UdpSocket } from '../lib/udp.ts';
 import type { FileSource, OpenFile } from './files.ts';
 import { DEFAULT_BLKSIZE, DEFAULT_NEGOTIATION_LIMITS, type NegotiationLimits, negotiate } from './options.ts';
 import { decode, encode, type Packet, type RequestPacket, TftpErrorCode } from './packet.ts';
+import { pumpCan, startPumpTransfer } from './pump.ts';
 import { type Attempt, AttemptTable } from './retransmits.ts';
 import {
   DROP_REASONS,
@@ -84,6 +85,12 @@ export interface TftpServerOptions {
   describePeer?: (peer: Peer) => object;
   /** Milliseconds clock for event durations; `performance.now` by default. */
   now?: () => number;
+  /**
+   * Run the DATA/ACK phase in the native pump (src/tftp/pump.ts) instead of on the event
+   * loop. Default: when the addon is built and the transfer sockets are real (`openUdp`);
+   * fakes always use transfer.ts.
+   */
+  transferPump?: boolean;
 }
 
 export interface TftpServer {
@@ -104,10 +111,12 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   let closed = false;
   const loop = limits.maxLoopDelayMs > 0 ? loopDelay(() => performance.now()) : undefined;
 
-  const drop = (reason: DropReason, from: Peer, detail?: string): void => {
-    stats.dropped[reason]++;
+  const usePump = opts.transferPump ?? opts.openTransferSocket === openUdp;
+
+  const drop = (reason: DropReason, from: Peer, detail?: string, count = 1): void => {
+    stats.dropped[reason] += count;
     log.debug(
-      { event: 'tftp.drop', reason, peer: from.address, port: from.port, detail },
+      { event: 'tftp.drop', reason, peer: from.address, port: from.port, detail, count },
       DROP_REASONS[reason],
     );
   };
@@ -195,9 +204,61 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
     }
   };
 
+  /** The DATA/ACK phase on the native pump's thread; null when its socket could not open. */
+  const servePumped = async (
+    req: RequestPacket,
+    from: Peer,
+    source: OpenFile,
+    begin: (ev: TransferEvent, afterOack: boolean) => void,
+  ): Promise<Transfer | null> => {
+    const { params, oack } = negotiate(req.options, source.size, limits);
+    stats.active++;
+    try {
+      return startPumpTransfer({
+        peer: from,
+        file: req.filename,
+        source,
+        params,
+        oack,
+        ...(opts.transferSocket ? { bind: opts.transferSocket } : {}),
+        defaultTimeoutMs: limits.timeoutMs,
+        maxTimeoutMs: limits.maxTimeoutMs,
+        maxRetries: limits.maxRetries,
+        now,
+        drop,
+        onEnd: begin,
+      });
+    } catch (err) {
+      stats.active--;
+      await source.close().catch(() => {});
+      log.warn({ event: 'tftp.socket_failed', err: (err as Error).message }, 'cannot open transfer socket');
+      refuse('read_error', from, TftpErrorCode.NOT_DEFINED, 'Server error', req.filename);
+      return null;
+    }
+  };
+
   const serve = async (req: RequestPacket, from: Peer, attempt: Attempt): Promise<void> => {
     const source = await openFile(req.filename, from);
     if (!source) return;
+    let transfer: Transfer | undefined | null;
+    let ended = false;
+    const finished = (ev: TransferEvent, afterOack: boolean): void => {
+      ended = true;
+      if (transfer) transfers.delete(transfer);
+      attempts.end(from, attempt);
+      onEnd(ev, afterOack);
+    };
+    if (usePump && pumpCan(source)) {
+      if (closed) {
+        await source.close().catch(() => {});
+        return;
+      }
+      transfer = await servePumped(req, from, source, finished);
+      if (!transfer || ended) return;
+      transfers.add(transfer);
+      attempt.transfer = transfer;
+      return;
+    }
     let socket: UdpSocket;
     try {
       socket = await opts.openTransferSocket({ ...opts.transferSocket, port: 0 });
@@ -214,8 +275,6 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
     }
     const { params, oack } = negotiate(req.options, source.size, limits);
     stats.active++;
-    let transfer: Transfer | undefined;
-    let ended = false;
     transfer = startTransfer({
       socket,
       peer: from,
@@ -228,12 +287,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       maxRetries: limits.maxRetries,
       now,
       drop,
-      onEnd: (ev, afterOack) => {
-        ended = true;
-        if (transfer) transfers.delete(transfer);
-        attempts.end(from, attempt);
-        onEnd(ev, afterOack);
-      },
+      onEnd: finished,
     });
     if (ended) return;
     transfers.add(transfer);
@@ -312,7 +366,11 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       for (const t of [...transfers]) t.abort('server shutting down');
       opts.socket.close();
     },
-    stats: () => snapshot(stats),
+    stats: () => {
+      const s = snapshot(stats);
+      for (const t of transfers) t.addPendingDrops?.(s.dropped);
+      return s;
+    },
   };
 }
 

@@ -57,6 +57,11 @@ export interface Transfer {
   readonly heard: boolean;
   /** Ends the transfer (server shutdown), telling the client why. */
   abort(reason: string): void;
+  /**
+   * Adds drops counted but not yet reported (the native pump reports them when the transfer
+   * ends), so stats are current while it runs. Absent when every drop is reported at once.
+   */
+  addPendingDrops?(into: Record<DropReason, number>): void;
 }
 
 const sendTo = (socket: UdpSocket, buf: Uint8Array, to: Peer): void => socket.send(buf, to.port, to.address);
