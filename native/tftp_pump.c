@@ -39,9 +39,9 @@
  *     the local port. `data` is the whole file (a Uint8Array kept referenced until the end) or
  *     null with `fd` >= 0: a descriptor the pump preads from (the caller closes it after onEnd).
  *     `first` is the OACK packet to send first, or null to start with DATA 1. `state` is an
- *     Int32Array(6) the pump keeps current: [0] = 1 once a valid ACK/ERROR came from the peer,
+ *     Int32Array(7) the pump keeps current: [0] = 1 once a valid ACK/ERROR came from the peer,
  *     [1] = blocks acknowledged, [2..5] = packets dropped as stale ACK, unknown TID, malformed,
- *     unexpected opcode.
+ *     unexpected opcode, [6] = ms from the start to the last ACK that moved the window.
  *   abort(id, message): void
  *     Sends ERROR 0 `message` to the client and ends the transfer with outcome 'error'.
  *   active(): number   transfers handed over and not yet reported.
@@ -78,7 +78,7 @@ static const char *OUTCOMES[] = {"done", "aborted", "timeout", "error"};
 #define UDP_MAX_PAYLOAD 65507
 #define REASON_MAX 600
 
-enum { S_HEARD, S_ACKED, S_STALE, S_UNKNOWN_TID, S_MALFORMED, S_UNEXPECTED, S_LEN };
+enum { S_HEARD, S_ACKED, S_STALE, S_UNKNOWN_TID, S_MALFORMED, S_UNEXPECTED, S_PROGRESS_MS, S_LEN };
 
 /* Counters JavaScript may read at any time (stats): single writer, relaxed stores. */
 #define COUNT(t, i) __atomic_store_n(&(t)->state[i], (t)->state[i] + 1, __ATOMIC_RELAXED)
@@ -102,7 +102,8 @@ typedef struct transfer {
   uint64_t started_ns, deadline_ns;
   size_t heap_idx;
   /* shared with JavaScript: [0] heard, [1] acked blocks, then the drop counters
-   * [2] stale ACKs, [3] unknown TID, [4] malformed, [5] unexpected opcode */
+   * [2] stale ACKs, [3] unknown TID, [4] malformed, [5] unexpected opcode, and
+   * [6] when an ACK last moved the window (ms since the start, at least 1) */
   int32_t *state;
   napi_ref data_ref, state_ref;
   uint32_t retransmits;
@@ -260,7 +261,7 @@ static int send_blocks(transfer_t *t, int64_t first, int64_t last) {
       got += n;
     }
     base = t->buf;
-    if (t->size - off > got) { /* the file shrank under us: the shorter file is what is served */
+    if (got < want) { /* the file shrank under us: the shorter file is what is served */
       t->size = off + got;
       t->total = t->size / t->blksize + 1;
       if (last > t->total) last = t->total;
@@ -448,6 +449,8 @@ static int on_packet(transfer_t *t, const uint8_t *p, size_t len, const struct s
       }
       t->acked += delta;
       __atomic_store_n(&t->state[S_ACKED], (int32_t)t->acked, __ATOMIC_RELAXED);
+      int64_t ms = (int64_t)((now_ns() - t->started_ns) / 1000000u) + 1;
+      __atomic_store_n(&t->state[S_PROGRESS_MS], (int32_t)(ms > INT32_MAX ? INT32_MAX : ms), __ATOMIC_RELAXED);
       if (t->acked >= t->total) {
         finish(t, OUT_DONE, NULL);
         return 1;
@@ -723,7 +726,7 @@ static napi_value js_transfer(napi_env env, napi_callback_info info) {
     size_t boff;
     if (napi_get_typedarray_info(env, argv[14], &tt, &slen, &sp, &ab, &boff) != napi_ok || tt != napi_int32_array ||
         slen < S_LEN) {
-      napi_throw_type_error(env, NULL, "transfer(): state must be an Int32Array(6)");
+      napi_throw_type_error(env, NULL, "transfer(): state must be an Int32Array(7)");
       return NULL;
     }
     state = sp;

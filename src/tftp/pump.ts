@@ -81,8 +81,10 @@ export function startPumpTransfer(ctx: PumpContext): Transfer {
   if (!p) throw new Error('the TFTP pump addon is not available');
   const { peer, source, params } = ctx;
   const id = nextId++;
-  // [0] heard from the client, [1] blocks acknowledged, [2..5] drops (see native/tftp_pump.c)
-  const state = new Int32Array(6);
+  // [0] heard from the client, [1] blocks acknowledged, [2..5] drops, [6] ms from the start to
+  // the last ACK that moved the window (see native/tftp_pump.c)
+  const state = new Int32Array(7);
+  const baseMs = params.timeoutMs ?? ctx.defaultTimeoutMs;
   const started = ctx.now();
   let ended = false;
   const event = (
@@ -124,7 +126,7 @@ export function startPumpTransfer(ctx: PumpContext): Transfer {
       source.size,
       params.blksize,
       params.windowsize,
-      params.timeoutMs ?? ctx.defaultTimeoutMs,
+      baseMs,
       ctx.maxTimeoutMs,
       ctx.maxRetries,
       ctx.oack ? encode({ op: 'OACK', options: ctx.oack }) : null,
@@ -137,6 +139,10 @@ export function startPumpTransfer(ctx: PumpContext): Transfer {
   return {
     get heard() {
       return state[0] === 1;
+    },
+    get progressing() {
+      const at = state[6] ?? 0;
+      return !ended && at > 0 && ctx.now() - started - at < baseMs;
     },
     addPendingDrops(into) {
       into.stale_ack += state[2] ?? 0;

@@ -7,8 +7,15 @@
  * retransmission answers it.
  *
  * A request is a copy only when it comes from the same host and port, has the same bytes of
- * meaning (file, mode, options) and the first transfer has not heard from the client yet.
- * A different request (UEFI asking again without tsize after declining the OACK) never is.
+ * meaning (file, mode, options) and the first transfer
+ *  - has not heard from the client yet, or
+ *  - is progressing: an ACK moved its window within the last retransmission timeout (a client
+ *    that is acknowledging DATA from the first TID is not starting over; the copy waited in
+ *    the listener's queue while the transfer ran, which the native pump makes common: it can
+ *    finish a boot file before the event loop reads the listener again), or
+ *  - ended successfully less than a retransmission timeout ago (the same late copy).
+ * A different request (UEFI asking again without tsize after declining the OACK) never is, and
+ * the same request to a transfer that is stuck or failed is a restart.
  */
 import type { Peer } from '../lib/udp.ts';
 import type { RequestPacket } from './packet.ts';
@@ -18,6 +25,8 @@ export interface Attempt {
   readonly signature: string;
   /** Set once the transfer has started; undefined while the file and socket open. */
   transfer: Transfer | undefined;
+  /** Set when the transfer ended successfully: copies are dropped until then. */
+  lingerUntil?: number;
 }
 
 const peerKey = (p: Peer): string => `${p.address}:${p.port}`;
@@ -28,6 +37,13 @@ export function signature(req: RequestPacket): string {
 
 export class AttemptTable {
   private readonly byPeer = new Map<string, Attempt>();
+  private ended = 0;
+
+  /** `lingerMs`: how long a successful transfer still absorbs copies of its request. */
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    private readonly lingerMs = 0,
+  ) {}
 
   get size(): number {
     return this.byPeer.size;
@@ -36,7 +52,9 @@ export class AttemptTable {
   /** The attempt that `req` repeats, or undefined when `req` deserves a transfer of its own. */
   repeated(from: Peer, req: RequestPacket): Attempt | undefined {
     const a = this.byPeer.get(peerKey(from));
-    return a && a.signature === signature(req) && !a.transfer?.heard ? a : undefined;
+    if (!a || a.signature !== signature(req)) return undefined;
+    if (a.lingerUntil !== undefined) return a.lingerUntil > this.now() ? a : undefined;
+    return !a.transfer?.heard || a.transfer.progressing ? a : undefined;
   }
 
   /** Registers the newest attempt of a peer; an older one keeps running but is forgotten. */
@@ -50,7 +68,19 @@ export class AttemptTable {
     return this.byPeer.get(peerKey(from)) === a;
   }
 
-  end(from: Peer, a: Attempt): void {
-    if (this.isCurrent(from, a)) this.byPeer.delete(peerKey(from));
+  /** Forgets the attempt; one that `succeeded` lingers for `lingerMs` first. */
+  end(from: Peer, a: Attempt, succeeded = false): void {
+    if (!this.isCurrent(from, a)) return;
+    if (succeeded && this.lingerMs > 0) {
+      a.lingerUntil = this.now() + this.lingerMs;
+      if (++this.ended % 256 === 0) this.sweep();
+    } else this.byPeer.delete(peerKey(from));
+  }
+
+  /** Drops the lingering attempts whose time is up. */
+  private sweep(): void {
+    const now = this.now();
+    for (const [k, a] of this.byPeer)
+      if (a.lingerUntil !== undefined && a.lingerUntil <= now) this.byPeer.delete(k);
   }
 }

@@ -107,7 +107,8 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   const now = opts.now ?? (() => performance.now());
   const stats = emptyStats();
   const transfers = new Set<Transfer>();
-  const attempts = new AttemptTable();
+  // a retransmitted RRQ reaches the listener at most one client timeout after the original
+  const attempts = new AttemptTable(now, limits.timeoutMs);
   let closed = false;
   const loop = limits.maxLoopDelayMs > 0 ? loopDelay(() => performance.now()) : undefined;
 
@@ -245,7 +246,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
     const finished = (ev: TransferEvent, afterOack: boolean): void => {
       ended = true;
       if (transfer) transfers.delete(transfer);
-      attempts.end(from, attempt);
+      attempts.end(from, attempt, ev.outcome === 'done');
       onEnd(ev, afterOack);
     };
     if (usePump && pumpCan(source)) {

@@ -55,6 +55,8 @@ export interface TransferContext {
 export interface Transfer {
   /** Whether a valid packet (ACK or ERROR) has come from the client's TID yet. */
   readonly heard: boolean;
+  /** Whether an ACK moved the window within the last retransmission timeout. */
+  readonly progressing: boolean;
   /** Ends the transfer (server shutdown), telling the client why. */
   abort(reason: string): void;
   /**
@@ -117,6 +119,7 @@ export function startTransfer(ctx: TransferContext): Transfer {
   let retries = 0;
   let timer: NodeJS.Timeout | undefined;
   let heard = false;
+  let progressAt = Number.NEGATIVE_INFINITY; // when an ACK last moved the window
   let generation = 0; // bumps on every burst, so a burst whose read finished late is discarded
 
   const end = (outcome: TransferOutcome, reason?: string): void => {
@@ -213,6 +216,7 @@ export function startTransfer(ctx: TransferContext): Transfer {
         end('done');
         return;
       }
+      progressAt = ctx.now();
     }
     retries = 0;
     burst();
@@ -271,6 +275,9 @@ export function startTransfer(ctx: TransferContext): Transfer {
   return {
     get heard() {
       return heard;
+    },
+    get progressing() {
+      return phase !== 'ended' && ctx.now() - progressAt < baseMs;
     },
     abort(reason) {
       if (phase === 'ended') return;
