@@ -414,7 +414,7 @@ static void on_timeout(transfer_t *t) {
   send_first(t);
 }
 
-/* One datagram on a transfer's socket; returns 1 when the transfer ended. */
+/* One datagram on a transfer's socket; returns 1 when the transfer ended, 2 when it sent. */
 static int on_packet(transfer_t *t, const uint8_t *p, size_t len, const struct sockaddr_in *from) {
   if (from->sin_addr.s_addr != t->peer.sin_addr.s_addr || from->sin_port != t->peer.sin_port) {
     COUNT(t, S_UNKNOWN_TID);
@@ -457,7 +457,7 @@ static int on_packet(transfer_t *t, const uint8_t *p, size_t len, const struct s
       }
     }
     t->retries = 0;
-    return burst(t);
+    return burst(t) ? 1 : 2;
   }
   if (op == OP_ERROR) {
     if (len < 4) {
@@ -482,6 +482,8 @@ static int on_packet(transfer_t *t, const uint8_t *p, size_t len, const struct s
   return 0;
 }
 
+/* Reads until an ACK moved the window (the common case: one datagram, no EAGAIN round trip;
+ * epoll is level-triggered, so anything still queued brings the thread back). */
 static void on_readable(transfer_t *t) {
   uint8_t buf[1500];
   struct sockaddr_in from;
@@ -493,7 +495,7 @@ static void on_readable(transfer_t *t) {
       return; /* EAGAIN, or an error queued by ICMP: nothing to read */
     }
     if (from.sin_family != AF_INET) continue;
-    if (on_packet(t, buf, (size_t)n, &from)) return;
+    if (on_packet(t, buf, (size_t)n, &from) != 0) return;
   }
 }
 
@@ -743,7 +745,10 @@ static napi_value js_transfer(napi_env env, napi_callback_info info) {
   if (!t) return throw_errno(env, "calloc", ENOMEM);
   t->fd = -1;
   t->hdr = malloc(4 * (size_t)windowsize);
-  if (!data) t->buf = malloc((size_t)windowsize * blksize);
+  if (!data) { /* one window of the file, at most the whole file */
+    int64_t want = (int64_t)windowsize * blksize;
+    t->buf = malloc((size_t)(want < size ? want : size) + 1);
+  }
   napi_valuetype ftype;
   napi_typeof(env, argv[13], &ftype);
   if (ftype != napi_null && ftype != napi_undefined) {

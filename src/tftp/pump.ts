@@ -53,20 +53,18 @@ let started: NativeTftpPump | null | undefined;
 function pump(): NativeTftpPump | null {
   if (started !== undefined) return started;
   started = process.env.METALSEED_TFTP_PUMP === '0' ? null : nativeTftpPump();
-  started?.start(
-    (id, outcome, acked, reason, afterOack, retransmits, stale, unknownTid, malformed, unexpected, ms) => {
-      const finish = pending.get(id);
-      pending.delete(id);
-      finish?.(
-        outcome,
-        acked,
-        reason,
-        afterOack,
-        { retransmits, stale, unknownTid, malformed, unexpected },
-        ms,
-      );
-    },
-  );
+  try {
+    started?.start(
+      (id, outcome, acked, reason, afterOack, retransmits, stale, unknownTid, malformed, unexpected, ms) => {
+        const finish = pending.get(id);
+        pending.delete(id);
+        const counts = { retransmits, stale, unknownTid, malformed, unexpected };
+        finish?.(outcome, acked, reason, afterOack, counts, ms);
+      },
+    );
+  } catch {
+    started = null; // one pump per process: another realm (a worker thread) owns it
+  }
   return started;
 }
 
