@@ -77,6 +77,8 @@ static const char *OUTCOMES[] = {"done", "aborted", "timeout", "error"};
 #define GSO_MAX_SEGMENTS 64
 #define UDP_MAX_PAYLOAD 65507
 #define REASON_MAX 600
+/* Bytes read at once from a descriptor-backed file (files above the server's memory cache). */
+#define READ_AHEAD (64 * 1024)
 
 enum { S_HEARD, S_ACKED, S_STALE, S_UNKNOWN_TID, S_MALFORMED, S_UNEXPECTED, S_PROGRESS_MS, S_LEN };
 
@@ -90,7 +92,9 @@ typedef struct transfer {
   /* the file: bytes in memory (data) or a descriptor to pread (file_fd) into buf */
   const uint8_t *data;
   int file_fd;
-  uint8_t *buf;
+  uint8_t *buf; /* read-ahead: buf_len bytes of the file from buf_off */
+  int64_t buf_off, buf_len;
+  size_t buf_cap;
   int64_t size;
   uint32_t blksize, windowsize;
   uint64_t base_ms, max_timeout_ms;
@@ -252,20 +256,27 @@ static int send_blocks(transfer_t *t, int64_t first, int64_t last) {
   } else {
     int64_t want = count * (int64_t)t->blksize;
     if (want > t->size - off) want = t->size - off;
-    int64_t got = 0;
-    while (got < want) {
-      ssize_t n = pread(t->file_fd, t->buf + got, (size_t)(want - got), off + got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return -1;
-      if (n == 0) break; /* the file shrank under us; serve what there is */
-      got += n;
+    if (off < t->buf_off || off + want > t->buf_off + t->buf_len) {
+      /* Read ahead a whole buffer: in lock-step at blksize 512 that is one pread per 512
+       * blocks instead of one per block. */
+      int64_t ahead = t->size - off < (int64_t)t->buf_cap ? t->size - off : (int64_t)t->buf_cap;
+      int64_t got = 0;
+      while (got < ahead) {
+        ssize_t n = pread(t->file_fd, t->buf + got, (size_t)(ahead - got), off + got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1;
+        if (n == 0) break;
+        got += n;
+      }
+      t->buf_off = off;
+      t->buf_len = got;
+      if (got < ahead) { /* the file shrank under us: the shorter file is what is served */
+        t->size = off + got;
+        t->total = t->size / t->blksize + 1;
+        if (last > t->total) last = t->total;
+      }
     }
-    base = t->buf;
-    if (got < want) { /* the file shrank under us: the shorter file is what is served */
-      t->size = off + got;
-      t->total = t->size / t->blksize + 1;
-      if (last > t->total) last = t->total;
-    }
+    base = t->buf + (off - t->buf_off);
   }
   struct iovec iov[2 * GSO_MAX_SEGMENTS];
   struct mmsghdr msgs[GSO_MAX_SEGMENTS];
@@ -745,9 +756,12 @@ static napi_value js_transfer(napi_env env, napi_callback_info info) {
   if (!t) return throw_errno(env, "calloc", ENOMEM);
   t->fd = -1;
   t->hdr = malloc(4 * (size_t)windowsize);
-  if (!data) { /* one window of the file, at most the whole file */
-    int64_t want = (int64_t)windowsize * blksize;
-    t->buf = malloc((size_t)(want < size ? want : size) + 1);
+  if (!data) { /* a window of the file, at least READ_AHEAD bytes, at most the whole file */
+    int64_t cap = (int64_t)windowsize * blksize;
+    if (cap < READ_AHEAD) cap = READ_AHEAD;
+    if (cap > size) cap = size;
+    t->buf_cap = (size_t)cap;
+    t->buf = malloc(t->buf_cap + 1);
   }
   napi_valuetype ftype;
   napi_typeof(env, argv[13], &ftype);
