@@ -257,7 +257,7 @@ static int send_blocks(transfer_t *t, int64_t first, int64_t last) {
     int64_t want = count * (int64_t)t->blksize;
     if (want > t->size - off) want = t->size - off;
     if (off < t->buf_off || off + want > t->buf_off + t->buf_len) {
-      /* Read ahead a whole buffer: in lock-step at blksize 512 that is one pread per 512
+      /* Read ahead a whole buffer: in lock-step at blksize 512 that is one pread per 128
        * blocks instead of one per block. */
       int64_t ahead = t->size - off < (int64_t)t->buf_cap ? t->size - off : (int64_t)t->buf_cap;
       int64_t got = 0;
