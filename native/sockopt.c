@@ -18,13 +18,21 @@
  *     buffer longer than `size` leaves as consecutive datagrams of `size` bytes (the last one
  *     shorter). A TFTP window (RFC 7440) of DATA packets then costs one send instead of one
  *     per block; sends up to `size` bytes are unchanged. 0 turns it off.
- *   sendFile(outFd: number, inFd: number, offset: number, count: number): number
- *     One sendfile(2) from a file to a (non-blocking) TCP socket: the kernel moves the bytes, no
- *     copy through JavaScript. Returns the bytes sent, or -1 when the socket is full (EAGAIN:
- *     the caller waits for it to drain). Serves /assets/ (kernels, initrds) the way nginx does.
+ *   sendFileAsync(outFd, inFd, offset, count, done(err: string | null, sent, waits)): number
+ *     Sends `count` bytes of a file from `offset` to a non-blocking TCP socket with sendfile(2),
+ *     driven by the socket's writability on Node's own event loop (a uv_poll on a dup(2) of the
+ *     descriptor: libuv watches one descriptor number once, the dup is a second number for the
+ *     same socket). No byte passes through JavaScript and no thread waits: each writable event
+ *     costs one wake-up and sendfile calls until the socket is full again, as in nginx. `done`
+ *     runs once, on the loop, with the bytes sent and how often the socket was full. Returns an
+ *     id for sendFileCancel.
+ *   sendFileCancel(id: number): void
+ *     Stops a transfer (the socket closed, the server shuts down); `done` gets "cancelled". An
+ *     id that already finished is ignored.
  * All throw an Error whose message carries the errno text.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +43,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <node_api.h>
+#include <stdlib.h>
+#include <uv.h>
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[256];
@@ -143,29 +153,173 @@ static napi_value set_udp_segment(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value send_file(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+/* ---- zero-copy file bodies ---------------------------------------------------------- */
+
+/* Bytes sent per writable event at most, so one fast reader cannot hold the loop. */
+#define SEND_PER_WAKE (16 << 20)
+
+typedef struct pump {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref done;
+  napi_async_context ctx;
+  struct pump *next;
+  int32_t id;
+  int sock; /* our dup of the socket */
+  int file; /* the caller's, not closed here */
+  off_t off, end;
+  int64_t sent, waits;
+  const char *failure; /* NULL while running and on success */
+  int err;
+  int closing;
+} pump_t;
+
+static pump_t *pumps = NULL; /* running transfers, for sendFileCancel */
+static int32_t next_pump_id = 1;
+
+static void pump_closed(uv_handle_t *h) {
+  pump_t *p = (pump_t *)h->data;
+  close(p->sock);
+  napi_env env = p->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value fn, recv, argv[3];
+  napi_get_reference_value(env, p->done, &fn);
+  napi_get_global(env, &recv); /* napi_make_callback wants an object receiver */
+  if (p->failure) {
+    char msg[160];
+    if (p->err) snprintf(msg, sizeof msg, "%s: %s", p->failure, strerror(p->err));
+    else snprintf(msg, sizeof msg, "%s", p->failure);
+    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &argv[0]);
+  } else {
+    napi_get_null(env, &argv[0]);
+  }
+  napi_create_int64(env, p->sent, &argv[1]);
+  napi_create_int64(env, p->waits, &argv[2]);
+  napi_status st = napi_make_callback(env, p->ctx, recv, fn, 3, argv, NULL);
+  if (st == napi_pending_exception) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  } else if (st != napi_ok) {
+    napi_fatal_error("sendFileAsync", NAPI_AUTO_LENGTH, "the completion callback could not be called", NAPI_AUTO_LENGTH);
+  }
+  napi_delete_reference(env, p->done);
+  napi_async_destroy(env, p->ctx);
+  napi_close_handle_scope(env, scope);
+  free(p);
+}
+
+static void pump_finish(pump_t *p, const char *failure, int err) {
+  if (p->closing) return;
+  p->closing = 1;
+  p->failure = failure;
+  p->err = err;
+  for (pump_t **q = &pumps; *q; q = &(*q)->next) {
+    if (*q == p) {
+      *q = p->next;
+      break;
+    }
+  }
+  uv_poll_stop(&p->poll);
+  uv_close((uv_handle_t *)&p->poll, pump_closed);
+}
+
+static void pump_writable(uv_poll_t *h, int status, int events) {
+  pump_t *p = (pump_t *)h->data;
+  (void)events;
+  (void)status; /* an error on the socket (peer reset, hang-up): sendfile below says which */
+  size_t budget = SEND_PER_WAKE;
+  while (p->off < p->end && budget > 0) {
+    size_t want = (size_t)(p->end - p->off);
+    if (want > budget) want = budget;
+    ssize_t n = sendfile(p->sock, p->file, &p->off, want);
+    if (n > 0) {
+      p->sent += n;
+      budget -= (size_t)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      p->waits++;
+      return; /* the next writable event goes on */
+    }
+    if (n == 0) return pump_finish(p, "the file is shorter than its announced length", 0);
+    return pump_finish(p, "sendfile", errno);
+  }
+  if (p->off >= p->end) pump_finish(p, NULL, 0);
+}
+
+static napi_value send_file_async(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
   int32_t out_fd, in_fd;
   int64_t offset, count;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
+  napi_valuetype t = napi_undefined;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 ||
       napi_get_value_int32(env, argv[0], &out_fd) != napi_ok || out_fd < 0 ||
       napi_get_value_int32(env, argv[1], &in_fd) != napi_ok || in_fd < 0 ||
       napi_get_value_int64(env, argv[2], &offset) != napi_ok || offset < 0 ||
-      napi_get_value_int64(env, argv[3], &count) != napi_ok || count < 0) {
-    napi_throw_type_error(env, NULL, "sendFile(outFd, inFd, offset, count) needs descriptors and sizes");
+      napi_get_value_int64(env, argv[3], &count) != napi_ok || count < 0 ||
+      napi_typeof(env, argv[4], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, NULL, "sendFileAsync(outFd, inFd, offset, count, done) needs descriptors, sizes and a callback");
     return NULL;
   }
-  off_t off = (off_t)offset;
-  ssize_t n;
-  do {
-    n = sendfile(out_fd, in_fd, &off, (size_t)count);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) n = -1;
-  else if (n < 0) return throw_errno(env, "sendfile", errno);
-  napi_value result;
-  napi_create_int64(env, (int64_t)n, &result);
-  return result;
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    napi_throw_error(env, NULL, "sendFileAsync: no event loop");
+    return NULL;
+  }
+  pump_t *p = calloc(1, sizeof *p);
+  if (!p) return throw_errno(env, "sendFileAsync", ENOMEM);
+  p->sock = fcntl(out_fd, F_DUPFD_CLOEXEC, 0);
+  if (p->sock < 0) {
+    int err = errno;
+    free(p);
+    return throw_errno(env, "dup", err);
+  }
+  int rc = uv_poll_init(loop, &p->poll, p->sock);
+  if (rc != 0) {
+    close(p->sock);
+    free(p);
+    napi_throw_error(env, "ESOCKOPT", uv_strerror(rc));
+    return NULL;
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "metalseed.sendFile", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &p->ctx);
+  napi_create_reference(env, argv[4], 1, &p->done);
+  p->env = env;
+  p->poll.data = p;
+  p->file = in_fd;
+  p->off = (off_t)offset;
+  p->end = (off_t)(offset + count);
+  p->id = next_pump_id++;
+  if (next_pump_id <= 0) next_pump_id = 1;
+  p->next = pumps;
+  pumps = p;
+  uv_poll_start(&p->poll, UV_WRITABLE | UV_DISCONNECT, pump_writable);
+  napi_value id;
+  napi_create_int32(env, p->id, &id);
+  return id;
+}
+
+static napi_value send_file_cancel(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t id;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &id) != napi_ok) {
+    napi_throw_type_error(env, NULL, "sendFileCancel(id) needs the id sendFileAsync returned");
+    return NULL;
+  }
+  for (pump_t *p = pumps; p; p = p->next) {
+    if (p->id == id) {
+      pump_finish(p, "cancelled", 0);
+      break;
+    }
+  }
+  return NULL;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -176,8 +330,10 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "sendIcmp6Multicast", fn);
   napi_create_function(env, "setUdpSegment", NAPI_AUTO_LENGTH, set_udp_segment, NULL, &fn);
   napi_set_named_property(env, exports, "setUdpSegment", fn);
-  napi_create_function(env, "sendFile", NAPI_AUTO_LENGTH, send_file, NULL, &fn);
-  napi_set_named_property(env, exports, "sendFile", fn);
+  napi_create_function(env, "sendFileAsync", NAPI_AUTO_LENGTH, send_file_async, NULL, &fn);
+  napi_set_named_property(env, exports, "sendFileAsync", fn);
+  napi_create_function(env, "sendFileCancel", NAPI_AUTO_LENGTH, send_file_cancel, NULL, &fn);
+  napi_set_named_property(env, exports, "sendFileCancel", fn);
   return exports;
 }
 

@@ -1,7 +1,8 @@
 /**
  * /assets/ over a real TCP socket: large whole files leave by sendfile(2), everything else by
  * @fastify/static; the bytes must be the same either way, on a kept-alive connection, and for
- * a client that stops reading for a while (the socket fills and sendfile reports EAGAIN).
+ * a client that stops reading for a while (the socket fills and the copy waits for it), and a
+ * client that leaves mid-body must stop the copy (the addon holds a dup of the socket).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -44,12 +45,13 @@ function get(
 }
 
 describe('/assets/ on a real socket', {
-  skip: !native().sendFile && 'addon without sendFile (npm ci rebuilds it)',
+  skip: !native().sendFileAsync && 'addon without sendFileAsync (npm ci rebuilds it)',
 }, () => {
   let app: FastifyInstance;
   let base: string;
   let dir: string;
-  const calls: number[] = [];
+  const calls: { err: string | null; sent: number; waits: number }[] = [];
+  let ended = () => {};
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-assets-'));
     fs.mkdirSync(path.join(dir, 'lab', 'v1'), { recursive: true });
@@ -57,15 +59,16 @@ describe('/assets/ on a real socket', {
     fs.symlinkSync('v1', path.join(dir, 'lab', 'current'));
     fs.writeFileSync(path.join(dir, 'lab', 'small.txt'), SMALL);
     fs.writeFileSync(path.join(dir, '.secret'), BIG);
-    // count the addon's calls: the large files must go through it, and the paused client must
-    // make it report a full socket
+    // record how each copy ended: the large files must go through the addon, the paused
+    // client must make it wait for a full socket, the departed one must stop it
     const n = native();
-    const real = n.sendFile!.bind(n);
-    n.sendFile = (o, i, off, count) => {
-      const r = real(o, i, off, count);
-      calls.push(r);
-      return r;
-    };
+    const real = n.sendFileAsync!.bind(n);
+    n.sendFileAsync = (o, i, off, count, done) =>
+      real(o, i, off, count, (err, sent, waits) => {
+        calls.push({ err, sent, waits });
+        ended();
+        done(err, sent, waits);
+      });
     const { p } = await testProvisioner();
     app = buildHttp({ provisioner: p, logger: silentLogger, assetsDir: dir });
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -83,7 +86,7 @@ describe('/assets/ on a real socket', {
     assert.match(String(r.headers.etag), /^W\/"[0-9a-f]+-[0-9a-f]+"$/);
     assert.ok(r.body.equals(BIG), 'byte-identical');
     assert.ok(
-      calls.some((n) => n > 0),
+      calls.some((c) => c.err === null && c.sent === BIG.length),
       'sent by sendfile(2)',
     );
   });
@@ -95,8 +98,37 @@ describe('/assets/ on a real socket', {
     const c = await get(`${base}/lab/small.txt`, { agent });
     agent.destroy();
     assert.ok(a.body.equals(BIG) && b.body.equals(BIG));
-    assert.ok(calls.includes(-1), 'the paused client filled the socket (EAGAIN) and the copy went on');
+    assert.ok(
+      calls.some((c) => c.err === null && c.waits > 0),
+      'the paused client filled the socket and the copy went on when it drained',
+    );
     assert.ok(c.body.equals(SMALL));
+  });
+
+  it('a client that leaves mid-body stops the copy, and the server serves the next one', async () => {
+    const stopped = new Promise<void>((resolve) => {
+      ended = resolve;
+    });
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get(`${base}/lab/v1/vmlinuz`, { agent: false }, (res) => {
+        res.once('data', () => {
+          res.pause(); // the server's socket fills, then the client leaves
+          setTimeout(() => {
+            req.destroy();
+            resolve();
+          }, 100);
+        });
+      });
+      req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
+    });
+    await stopped;
+    const last = calls.at(-1);
+    assert.ok(
+      last && last.err !== null && last.sent < BIG.length,
+      `the copy ended early: ${JSON.stringify(last)}`,
+    );
+    const next = await get(`${base}/lab/v1/vmlinuz`);
+    assert.ok(next.body.equals(BIG));
   });
 
   it('Range, conditional and small requests still get @fastify/static answers', async () => {

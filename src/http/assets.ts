@@ -11,7 +11,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { native } from '../lib/native.ts';
 import type { Provisioner } from '../provisioner/index.ts';
-import { type SendFile, sendBody, socketFd, ZERO_COPY_MIN_BYTES } from './zero-copy.ts';
+import { type SendFileAddon, sendBody, socketFd, ZERO_COPY_MIN_BYTES } from './zero-copy.ts';
 
 export const ASSETS_PREFIX = '/assets/';
 const CONDITIONAL = [
@@ -84,7 +84,7 @@ async function zeroCopy(
   req: FastifyRequest,
   reply: FastifyReply,
   t: Target,
-  sendFile: SendFile,
+  sendFile: SendFileAddon,
   step: (req: FastifyRequest, status: number, bytes: number, ms: number) => void,
 ): Promise<void> {
   (req as { zeroCopy?: boolean }).zeroCopy = true;
@@ -108,10 +108,10 @@ async function zeroCopy(
   }
 }
 
-function nativeSendFile(): SendFile | null {
+function nativeSendFile(): SendFileAddon | null {
   try {
     const n = native();
-    return n.sendFile ? n.sendFile.bind(n) : null;
+    return n.sendFileAsync && n.sendFileCancel ? (n as SendFileAddon) : null;
   } catch {
     return null; // no addon: @fastify/static streams every file
   }

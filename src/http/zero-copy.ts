@@ -1,10 +1,10 @@
 /**
- * Zero-copy file bodies for /assets/: after Node has written the response head, sendfile(2)
- * moves the file from the page cache to the socket (native/sockopt.c), as nginx does, instead
- * of reading it into JavaScript buffers. When the socket is full (EAGAIN), the next 8 KiB go
- * through Node's own write, whose callback says the socket drained; then sendfile resumes. So
- * libuv keeps owning the descriptor's readiness, and a slow client costs no thread and no busy
- * loop. Only for plain full-file GETs over TCP; everything else goes through @fastify/static.
+ * Zero-copy file bodies for /assets/: after Node has written the response head, the addon
+ * (native/sockopt.c `sendFileAsync`) moves the file from the page cache to the socket with
+ * sendfile(2) each time the socket is writable, on Node's own event loop, as nginx does. No byte
+ * passes through JavaScript, no thread waits on a slow client, and JavaScript runs twice per
+ * download (start and end), not per chunk. Only for plain full-file GETs over TCP; everything
+ * else goes through @fastify/static.
  */
 import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
@@ -12,10 +12,18 @@ import type { Socket } from 'node:net';
 
 /** Smaller files gain nothing worth the extra path. */
 export const ZERO_COPY_MIN_BYTES = 256 * 1024;
-const SLICE = 1 << 20;
-const FALLBACK_CHUNK = 8 * 1024;
 
-export type SendFile = (outFd: number, inFd: number, offset: number, count: number) => number;
+/** The addon's two calls (src/lib/native.ts). */
+export interface SendFileAddon {
+  sendFileAsync(
+    outFd: number,
+    inFd: number,
+    offset: number,
+    count: number,
+    done: (err: string | null, sent: number, waits: number) => void,
+  ): number;
+  sendFileCancel(id: number): void;
+}
 
 /** The socket's descriptor, when Node exposes one (TCP on Linux). */
 export function socketFd(socket: Socket): number | null {
@@ -23,43 +31,46 @@ export function socketFd(socket: Socket): number | null {
   return typeof fd === 'number' && fd >= 0 ? fd : null;
 }
 
+/** How one body went: `waits` counts the times the socket was full and the copy waited. */
+export interface SentBody {
+  bytes: number;
+  waits: number;
+}
+
 /**
  * Writes `size` bytes of `file` as the body of `res`, whose head (with Content-Length) is set
- * but not sent. Resolves when every byte is handed to the kernel and `res` is ended.
+ * but not sent. Resolves when every byte is handed to the kernel and `res` is ended; rejects
+ * (leaving `res` for the caller to destroy) when the client goes away or the file shrinks.
  */
 export async function sendBody(
   res: ServerResponse,
   fd: number,
   file: string,
   size: number,
-  sendFile: SendFile,
-): Promise<void> {
+  addon: SendFileAddon,
+): Promise<SentBody> {
   const socket = res.socket as Socket;
   res.flushHeaders();
   await drained(socket); // the head must be on the wire before bytes that bypass Node's queue
   const inFd = await fs.promises.open(file, 'r');
   try {
-    let offset = 0;
-    while (offset < size) {
-      if (socket.destroyed) throw new Error('client went away');
-      const n = sendFile(fd, inFd.fd, offset, Math.min(SLICE, size - offset));
-      if (n > 0) {
-        offset += n;
-        continue;
-      }
-      if (n === 0) throw new Error(`${file} shrank while it was sent`);
-      // full: send one chunk through Node, whose write completes when the socket drains
-      const len = Math.min(FALLBACK_CHUNK, size - offset);
-      const buf = Buffer.allocUnsafe(len);
-      const { bytesRead } = await inFd.read(buf, 0, len, offset);
-      if (bytesRead === 0) throw new Error(`${file} shrank while it was sent`);
-      await write(socket, buf.subarray(0, bytesRead));
-      offset += bytesRead;
-    }
+    const sent = await new Promise<SentBody>((resolve, reject) => {
+      if (socket.destroyed) return reject(new Error('client went away'));
+      // the socket closing (client gone, server shutting down) stops the copy: the addon holds
+      // its own dup of the descriptor, which would otherwise keep the connection alive
+      const onClose = () => addon.sendFileCancel(id);
+      const id = addon.sendFileAsync(fd, inFd.fd, 0, size, (err, bytes, waits) => {
+        socket.off('close', onClose);
+        if (err) reject(new Error(`${file}: ${err} after ${bytes} of ${size} bytes`));
+        else resolve({ bytes, waits });
+      });
+      socket.once('close', onClose);
+    });
+    res.end();
+    return sent;
   } finally {
     await inFd.close();
   }
-  res.end();
 }
 
 function drained(socket: Socket): Promise<void> {
@@ -77,8 +88,4 @@ function drained(socket: Socket): Promise<void> {
     socket.once('drain', onDrain);
     socket.once('close', onClose);
   });
-}
-
-function write(socket: Socket, buf: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => socket.write(buf, (err) => (err ? reject(err) : resolve())));
 }

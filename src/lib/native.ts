@@ -10,8 +10,15 @@ export interface Native {
   sendIcmp6Multicast(ifname: string, group: string, payload: Uint8Array): void;
   /** UDP_SEGMENT (udp(7)); optional: an addon built by an older checkout lacks it. */
   setUdpSegment?(fd: number, size: number): void;
-  /** One sendfile(2) to a non-blocking socket: bytes sent, or -1 when it is full; optional too. */
-  sendFile?(outFd: number, inFd: number, offset: number, count: number): number;
+  /** sendfile(2) driven by the socket's writability (src/http/zero-copy.ts); optional too. */
+  sendFileAsync?(
+    outFd: number,
+    inFd: number,
+    offset: number,
+    count: number,
+    done: (err: string | null, sent: number, waits: number) => void,
+  ): number;
+  sendFileCancel?(id: number): void;
 }
 
 let cached: Native | null | undefined;
