@@ -10,6 +10,11 @@
       "sources": ["native/tftp_pump.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "dhcp_batch",
+      "sources": ["native/dhcp_batch.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]
 }

@@ -33,8 +33,11 @@ export async function startDhcp(
     );
   }
   const closers: (() => void)[] = [];
+  // recvmmsg/sendmmsg through native/dhcp_batch.c when built; METALSEED_DHCP_BATCH=0 reads
+  // through dgram instead (to compare, bench/dhcp.sh)
+  const batched = process.env.METALSEED_DHCP_BATCH !== '0';
   const open = async (port: number): Promise<UdpSocket> => {
-    const s = await openUdp({ port, device: config.interface!, broadcast: true, reuseAddr: true });
+    const s = await openUdp({ port, device: config.interface!, broadcast: true, reuseAddr: true, batched });
     closers.push(() => s.close());
     return s;
   };

@@ -17,7 +17,13 @@ if (!dir) throw new Error('usage: dhcp-core.ts DATADIR');
 mkdirSync(dir, { recursive: true });
 const ip = (s: string): number => parseIPv4(s) ?? Number.NaN;
 const seed = ip('10.77.0.1');
-const socket = await openUdp({ port: 67, device: 'bsrv0', broadcast: true, reuseAddr: true });
+const socket = await openUdp({
+  port: 67,
+  device: 'bsrv0',
+  broadcast: true,
+  reuseAddr: true,
+  batched: process.env.METALSEED_DHCP_BATCH !== '0', // as serve-dhcp.ts
+});
 const journal = new FileJournal(join(dir, 'leases.jsonl'), silentLogger);
 const pool = new Pool({
   start: ip('10.77.1.0'),

@@ -84,7 +84,9 @@ const MAX_HOPS = 16; // RFC 1542 section 4.1.1: relays discard beyond a configur
 
 export class DhcpServer {
   readonly stats: DhcpStats = { received: {}, sent: {}, dropped: {}, repeated: {} };
-  private readonly outbox: { socket: UdpSocket; bytes: Uint8Array; to: Peer; then?: () => void }[] = [];
+  private readonly outbox: Outgoing[] = [];
+  /** Replies gathered while one batch of datagrams is handled (sockets with `sendMany`). */
+  private sending: Outgoing[] = [];
   /** Authoritative mode: replies to remember for retransmitted requests (see repeats.ts). */
   private readonly answers: Answers | undefined;
   private committing = false; // a sync is scheduled or running; the outbox is the next group
@@ -167,10 +169,7 @@ export class DhcpServer {
         : undefined;
     // Only replies after a lease change wait; an OFFER (not journaled) never queues behind a sync.
     if (this.o.pool?.unsynced) this.defer(socket, bytes, to, then);
-    else {
-      socket.send(bytes, to.port, to.address);
-      then?.();
-    }
+    else this.send({ socket, bytes, to, ...(then ? { then } : {}) });
     this.count(this.stats.sent, replyType ?? 'unknown');
     return reply;
   }
@@ -229,23 +228,38 @@ export class DhcpServer {
           'lease journal sync failed; replies dropped',
         );
       } else {
-        for (const r of out) {
-          r.socket.send(r.bytes, r.to.port, r.to.address);
-          r.then?.();
-        }
+        sendAll(out);
       }
       this.commit(); // the group that gathered during this sync
     });
+  }
+
+  /**
+   * An immediate reply. A socket that sends many datagrams per system call (`sendMany`, the
+   * native batch reader) gets the replies of one batch of requests together: they are sent
+   * when the batch's callback returns (a microtask), not one system call each.
+   */
+  private send(r: Outgoing): void {
+    if (!r.socket.sendMany) {
+      r.socket.send(r.bytes, r.to.port, r.to.address);
+      r.then?.();
+      return;
+    }
+    this.sending.push(r);
+    if (this.sending.length === 1) {
+      queueMicrotask(() => {
+        const out = this.sending;
+        this.sending = [];
+        sendAll(out);
+      });
+    }
   }
 
   /** Sends replies still waiting for a sync (tests and shutdown). */
   flush(): void {
     const out = this.outbox.splice(0);
     this.o.pool?.sync();
-    for (const r of out) {
-      r.socket.send(r.bytes, r.to.port, r.to.address);
-      r.then?.();
-    }
+    sendAll(out);
   }
 
   private emit(e: DhcpEvent): void {
@@ -265,6 +279,31 @@ export class DhcpServer {
 
   private count(table: Record<string, number>, key: string): void {
     table[key] = (table[key] ?? 0) + 1;
+  }
+}
+
+interface Outgoing {
+  socket: UdpSocket;
+  bytes: Uint8Array;
+  to: Peer;
+  then?: () => void;
+}
+
+/** Sends replies in order, with one `sendMany` per run of replies on a socket that has it. */
+function sendAll(out: readonly Outgoing[]): void {
+  for (let i = 0; i < out.length; ) {
+    const socket = out[i]!.socket;
+    let j = i + 1;
+    while (j < out.length && out[j]!.socket === socket) j++;
+    if (socket.sendMany && j - i > 1) {
+      socket.sendMany(
+        out.slice(i, j).map((r) => ({ bytes: r.bytes, port: r.to.port, address: r.to.address })),
+      );
+    } else {
+      for (let k = i; k < j; k++) socket.send(out[k]!.bytes, out[k]!.to.port, out[k]!.to.address);
+    }
+    for (let k = i; k < j; k++) out[k]!.then?.();
+    i = j;
   }
 }
 

@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MetalseedError } from '../lib/errors.ts';
+import { Checkpointer, SAFETY_NET_PAGES } from './checkpointer.ts';
 import type { EventQuery, MachineKeys, Store } from './store.ts';
 import { APPLICATION_ID, MIGRATIONS } from './store-sqlite-migrations.ts';
 import type { Machine, NewTimelineEvent, ProfileSpec, Rule, TimelineEvent } from './types.ts';
@@ -38,6 +39,15 @@ export const DB_FILE = 'metalseed.db';
  * a machine's path waits for a timeline write.
  */
 const GROUP_COMMIT_MS = 5;
+
+/**
+ * Group commits before WAL checkpoints move to their worker thread (checkpointer.ts): a store
+ * that is merely opened and read (CLI, tests) never starts a thread.
+ */
+const CHECKPOINTER_AFTER_COMMITS = 64;
+
+/** Timeline events per multi-row INSERT at most (one statement prepared per size used). */
+const EVENTS_PER_INSERT = 32;
 
 /** How long a write waits for another connection (the CLI reading, say) before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -75,9 +85,6 @@ function prepare(db: Database.Database) {
     ),
     deleteMachine: db.prepare<[string]>('DELETE FROM machines WHERE id = ?'),
     deleteEvents: db.prepare<[string]>('DELETE FROM events WHERE machine_id = ?'),
-    addEvent: db.prepare<[string, string], { seq: number }>(
-      'INSERT INTO events (machine_id, body) VALUES (?, ?) RETURNING seq',
-    ),
     // Drops everything at or below the (keep+1)-th newest event; one index seek on
     // events_by_machine, so an append costs the same however long the history is.
     countEvents: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM events WHERE machine_id = ?'),
@@ -117,9 +124,13 @@ const toEvent = (row: EventRow): TimelineEvent => ({
 /** SQLite reads a negative LIMIT as "no limit"; the interface has no such meaning. */
 const limitOf = (limit: number | undefined) => (limit === undefined ? -1 : Math.max(0, limit));
 
-/** A queued write: runs inside the group transaction; its promise settles after the commit. */
+/**
+ * A queued write: runs inside the group transaction; its promise settles after the commit.
+ * Timeline appends carry their event instead of `run`: consecutive ones share an INSERT.
+ */
 interface Queued {
-  run: () => unknown;
+  run?: () => unknown;
+  event?: NewTimelineEvent;
   resolve: (v: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -128,7 +139,9 @@ export class SqliteStore implements Store {
   private readonly st: ReturnType<typeof prepare>;
   private readonly putTx: (m: Machine, expected: number | null) => Machine | null;
   private readonly deleteTx: (id: string) => boolean;
-  private readonly appendTx: (e: NewTimelineEvent) => TimelineEvent;
+  private readonly insertEvents = new Map<number, Database.Statement>();
+  private checkpointer: Checkpointer | undefined;
+  private commits = 0;
   private readonly groupTx: (batch: Queued[]) => { ok: boolean; v: unknown }[];
   private queued: Queued[] = [];
   /** Machines appended to in the queued batch, with the retention asked for last. */
@@ -154,7 +167,7 @@ export class SqliteStore implements Store {
       st.putMachine.run(m.id, version, m.firstSeen, body);
       const ids = identifiers(m);
       if (current !== null && sameIdentifiers(st.ids.all(m.id), ids)) return parse<Machine>({ body });
-      st.dropIds.run(m.id);
+      if (current !== null) st.dropIds.run(m.id); // a new machine has none (ON DELETE CASCADE)
       for (const [kind, value] of ids) {
         try {
           st.addId.run(kind, value, m.id);
@@ -169,19 +182,23 @@ export class SqliteStore implements Store {
       st.deleteEvents.run(id);
       return st.deleteMachine.run(id).changes > 0; // its machine_ids go by ON DELETE CASCADE
     });
-    this.appendTx = (e: NewTimelineEvent) => {
-      const body = JSON.stringify(e);
-      const { seq } = st.addEvent.get(e.machineId, body)!;
-      return toEvent({ seq, body });
-    };
     this.groupTx = db.transaction((batch: Queued[]) => {
-      const out = batch.map((q) => {
-        try {
-          return { ok: true, v: q.run() };
-        } catch (err) {
-          return { ok: false, v: err };
+      const out: { ok: boolean; v: unknown }[] = new Array(batch.length);
+      for (let i = 0; i < batch.length; ) {
+        if (batch[i]!.event) {
+          let j = i + 1;
+          while (j < batch.length && j - i < EVENTS_PER_INSERT && batch[j]!.event) j++;
+          this.appendRun(batch, i, j, out);
+          i = j;
+          continue;
         }
-      });
+        try {
+          out[i] = { ok: true, v: batch[i]!.run!() };
+        } catch (err) {
+          out[i] = { ok: false, v: err };
+        }
+        i++;
+      }
       // Retention once per machine and batch: the same newest `keep` survive as if trimmed
       // after every append, for one index seek per machine instead of one per event.
       for (const [machine, keep] of this.trims) {
@@ -194,11 +211,56 @@ export class SqliteStore implements Store {
     });
   }
 
-  private enqueue<T>(run: () => T): Promise<T> {
+  private enqueue<T>(run: (() => T) | undefined, event?: NewTimelineEvent): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queued.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      this.queued.push({
+        ...(run ? { run } : {}),
+        ...(event ? { event } : {}),
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      });
       if (this.queued.length === 1) setTimeout(() => this.commit(), GROUP_COMMIT_MS);
     });
+  }
+
+  /**
+   * Appends the events of batch[from..to) with one multi-row INSERT. AUTOINCREMENT hands one
+   * statement's rows consecutive seqs in VALUES order, so they follow from the last one.
+   */
+  private appendRun(batch: Queued[], from: number, to: number, out: { ok: boolean; v: unknown }[]): void {
+    const n = to - from;
+    let insert = this.insertEvents.get(n);
+    if (!insert) {
+      insert = this.db.prepare(
+        `INSERT INTO events (machine_id, body) VALUES ${new Array(n).fill('(?, ?)').join(', ')}`,
+      );
+      this.insertEvents.set(n, insert);
+    }
+    const args: string[] = new Array(2 * n);
+    const bodies: string[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const e = batch[from + k]!.event!;
+      bodies[k] = JSON.stringify(e);
+      args[2 * k] = e.machineId;
+      args[2 * k + 1] = bodies[k]!;
+    }
+    let last: number;
+    try {
+      // a machine's stored events are counted once, before its first append here
+      for (let k = 0; k < n; k++) {
+        const id = args[2 * k]!;
+        if (!this.eventCounts.has(id)) this.eventCounts.set(id, this.st.countEvents.get(id)!.n);
+      }
+      last = Number(insert.run(...args).lastInsertRowid);
+    } catch (err) {
+      for (let k = from; k < to; k++) out[k] = { ok: false, v: err };
+      return;
+    }
+    for (let k = 0; k < n; k++) {
+      const id = args[2 * k]!;
+      this.eventCounts.set(id, this.eventCounts.get(id)! + 1);
+      out[from + k] = { ok: true, v: toEvent({ seq: last - n + 1 + k, body: bodies[k]! }) };
+    }
   }
 
   /** Runs every queued write in one transaction, then settles their promises in order. */
@@ -218,6 +280,14 @@ export class SqliteStore implements Store {
       if (r.ok) batch[i]!.resolve(r.v);
       else batch[i]!.reject(r.v);
     }
+    if (++this.commits === CHECKPOINTER_AFTER_COMMITS) this.startCheckpointer();
+  }
+
+  private startCheckpointer(): void {
+    try {
+      this.checkpointer = new Checkpointer(this.file);
+      this.db.pragma(`wal_autocheckpoint = ${SAFETY_NET_PAGES}`);
+    } catch {} // no worker thread: SQLite's own automatic checkpoint stays as it was
   }
 
   async getMachine(id: string): Promise<Machine | undefined> {
@@ -259,13 +329,8 @@ export class SqliteStore implements Store {
       // Below 1 the event being appended would be dropped at once: a caller bug, not a policy.
       throw new MetalseedError('INVALID_INPUT', `event retention must be a positive integer, got ${keep}`);
     }
-    return this.enqueue(() => {
-      const stored = this.appendTx(e);
-      const id = e.machineId;
-      this.eventCounts.set(id, (this.eventCounts.get(id) ?? this.st.countEvents.get(id)!.n - 1) + 1);
-      this.trims.set(id, keep);
-      return stored;
-    });
+    this.trims.set(e.machineId, keep);
+    return this.enqueue<TimelineEvent>(undefined, e);
   }
 
   async listEvents(machineId: string, q: EventQuery = {}): Promise<TimelineEvent[]> {
@@ -314,6 +379,8 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.commit();
+    await this.checkpointer?.stop();
+    this.checkpointer = undefined;
     if (this.db.open) this.db.close(); // checkpoints the WAL into the main file
   }
 }

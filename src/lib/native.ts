@@ -101,3 +101,34 @@ export function nativeTftpPump(): NativeTftpPump | null {
   }
   return pumpCached;
 }
+
+/**
+ * DHCP socket batching (native/dhcp_batch.c, its own addon build/Release/dhcp_batch.node):
+ * the listener drained with recvmmsg on every readable event, one call per chunk of
+ * datagrams, and replies sent with sendmmsg. See src/lib/udp.ts `batched`.
+ */
+export interface NativeDhcpBatch {
+  /** Records: u32 address (network order), u16 port (network order), u16 length, bytes padded to 4. */
+  start(fd: number, onBatch: (records: Buffer, count: number) => void): number;
+  stop(id: number): void;
+  /** Sends `count` records (same layout); returns how many left (fewer when the socket is full). */
+  sendMany(fd: number, records: Uint8Array, count: number): number;
+  stats(id: number): { reads: number; datagrams: number; calls: number; truncated: number } | undefined;
+}
+
+let batchCached: NativeDhcpBatch | null | undefined;
+
+/** The DHCP batching addon, or null when it was not built (callers then use dgram as before). */
+export function nativeDhcpBatch(): NativeDhcpBatch | null {
+  if (batchCached === undefined) {
+    const require = createRequire(import.meta.url);
+    batchCached = null;
+    for (const p of ['../../build/Release/dhcp_batch.node', '../../../build/Release/dhcp_batch.node']) {
+      try {
+        batchCached = require(p) as NativeDhcpBatch;
+        break;
+      } catch {}
+    }
+  }
+  return batchCached;
+}

@@ -7,7 +7,7 @@ import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIPv4 } from 'node:net';
 import { MetalseedError } from './errors.ts';
-import { native } from './native.ts';
+import { type NativeDhcpBatch, native, nativeDhcpBatch } from './native.ts';
 
 export interface Peer {
   address: string;
@@ -25,6 +25,17 @@ export interface UdpSocket {
    * fakes. Callers then send one datagram per call, as before.
    */
   setSegmentSize?(bytes: number): boolean;
+  /**
+   * Several datagrams in one system call (sendmmsg, socket opened with `batched` and the
+   * native addon built); absent otherwise: callers then call `send` for each.
+   */
+  sendMany?(msgs: readonly OutDatagram[]): void;
+}
+
+export interface OutDatagram {
+  bytes: Uint8Array;
+  port: number;
+  address: string;
 }
 
 export interface UdpOptions {
@@ -40,6 +51,12 @@ export interface UdpOptions {
    * an ephemeral one. The kernel caps it at net.core.rmem_max (socket(7)).
    */
   recvBufferSize?: number;
+  /**
+   * Read with the native batch reader (native/dhcp_batch.c) when it is built: the socket is
+   * drained on every readable event instead of 32 datagrams per event-loop turn, and
+   * `sendMany` sends with sendmmsg. Without the addon the socket works as without this flag.
+   */
+  batched?: boolean;
 }
 
 /**
@@ -114,7 +131,8 @@ export const openUdp: UdpFactory = (opts) =>
         return;
       }
       sock.on('error', () => {}); // send errors (EHOSTUNREACH...) are per-packet; never fatal
-      resolve(wrap(sock));
+      const addon = opts.batched ? nativeDhcpBatch() : null;
+      resolve(addon ? batchedSocket(sock, wrap(sock), addon) : wrap(sock));
     });
   });
 
@@ -160,4 +178,97 @@ function wrap(sock: dgram.Socket): UdpSocket {
       } catch {}
     },
   };
+}
+
+/** Node's UDP handle (internal, like the descriptor above): for recvStop. */
+function udpHandle(sock: dgram.Socket): { recvStop(): number } | undefined {
+  for (const sym of Object.getOwnPropertySymbols(sock)) {
+    const h = (sock as unknown as Record<symbol, { handle?: { recvStop?: () => number } }>)[sym]?.handle;
+    if (h && typeof h.recvStop === 'function') return h as { recvStop(): number };
+  }
+  return undefined;
+}
+
+const RECORD_HEADER = 8; // u32 address, u16 port, u16 length (native/dhcp_batch.c)
+
+/**
+ * A socket read by the native batch reader: dgram stops reading (recvStop) and the addon
+ * drains the descriptor with recvmmsg on each readable event; sends are unchanged, plus
+ * `sendMany` (sendmmsg). When Node's handle cannot be found the plain socket is returned.
+ */
+function batchedSocket(sock: dgram.Socket, plain: UdpSocket, addon: NativeDhcpBatch): UdpSocket {
+  const handle = udpHandle(sock);
+  if (!handle) return plain;
+  const fd = socketFd(sock);
+  const handlers: ((msg: Uint8Array, from: Peer) => void)[] = [];
+  const names = new Map<number, string>(); // address → dotted string, for the few peers a listener has
+  let reader = 0;
+  const onBatch = (buf: Buffer, count: number): void => {
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const ip = buf.readUInt32BE(at);
+      const port = buf.readUInt16BE(at + 4);
+      const len = buf.readUInt16BE(at + 6);
+      const msg = buf.subarray(at + RECORD_HEADER, at + RECORD_HEADER + len);
+      at += RECORD_HEADER + ((len + 3) & ~3);
+      let address = names.get(ip);
+      if (address === undefined) {
+        address = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+        if (names.size >= 4096) names.clear();
+        names.set(ip, address);
+      }
+      const from = { address, port };
+      for (const h of handlers) h(msg, from);
+    }
+  };
+  return {
+    ...plain,
+    onMessage: (handler) => {
+      handlers.push(handler);
+      if (reader !== 0) return;
+      handle.recvStop();
+      reader = addon.start(fd, onBatch);
+    },
+    sendMany: (msgs) => {
+      let size = 0;
+      for (const m of msgs) size += RECORD_HEADER + ((m.bytes.length + 3) & ~3);
+      const out = Buffer.alloc(size);
+      let at = 0;
+      const ips: number[] = [];
+      for (const m of msgs) {
+        const ip = ipv4Number(m.address);
+        ips.push(ip);
+        if (ip < 0) continue;
+        out.writeUInt32BE(ip, at);
+        out.writeUInt16BE(m.port, at + 4);
+        out.writeUInt16BE(m.bytes.length, at + 6);
+        out.set(m.bytes, at + RECORD_HEADER);
+        at += RECORD_HEADER + ((m.bytes.length + 3) & ~3);
+      }
+      const packed = ips.filter((ip) => ip >= 0).length;
+      let sent = 0;
+      try {
+        sent = addon.sendMany(fd, out.subarray(0, at), packed);
+      } catch {} // a socket error: the rest go through dgram, which reports nothing either
+      // what sendmmsg did not take (socket full, or not an address literal) goes through dgram
+      let k = 0;
+      for (const [i, m] of msgs.entries()) {
+        if (ips[i]! >= 0 && k++ < sent) continue;
+        plain.send(m.bytes, m.port, m.address);
+      }
+    },
+    close: () => {
+      if (reader !== 0) addon.stop(reader);
+      reader = 0;
+      plain.close();
+    },
+  };
+}
+
+/** A dotted IPv4 literal as a number, -1 for anything else (a name goes through dgram). */
+function ipv4Number(s: string): number {
+  if (!isIPv4(s)) return -1;
+  let v = 0;
+  for (const p of s.split('.')) v = v * 256 + Number(p);
+  return v;
 }

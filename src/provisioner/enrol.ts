@@ -86,6 +86,10 @@ function merge(
   serial: string | undefined,
   ctx: EnrolContext,
 ): Machine | null {
+  if (sameFacts(m, facts, uuid, serial) && !lastSeenStale(m, ctx)) {
+    m.lastSeen = ctx.now.toISOString(); // in memory only
+    return null;
+  }
   const next: Machine = { ...m, macs: [...m.macs], addresses: [...m.addresses] };
   if (!next.macs.includes(facts.mac)) next.macs.push(facts.mac);
   if (uuid && !next.uuid) next.uuid = uuid;
@@ -105,13 +109,37 @@ function merge(
     );
   }
   const changed = mergedFieldsDiffer(next, m);
-  const stale = ctx.now.getTime() - Date.parse(m.lastSeen) > LAST_SEEN_PERSIST_MS;
+  const stale = lastSeenStale(m, ctx);
   if (!changed && !stale) {
     m.lastSeen = ctx.now.toISOString(); // in memory only
     return null;
   }
   next.lastSeen = ctx.now.toISOString();
   return next;
+}
+
+/**
+ * Whether the facts hold nothing new for `m` (what merge would change, asked without
+ * building the merged copy): every DHCP packet of a known machine asks this several times.
+ */
+function sameFacts(
+  m: Machine,
+  facts: MachineFacts,
+  uuid: string | undefined,
+  serial: string | undefined,
+): boolean {
+  return (
+    m.macs.includes(facts.mac) &&
+    (!uuid || !!m.uuid) &&
+    (!serial || !!m.serial) &&
+    (!facts.firmware || facts.firmware === m.firmware) &&
+    (!facts.arch || facts.arch === m.arch) &&
+    (!facts.address || m.addresses[0] === facts.address)
+  );
+}
+
+function lastSeenStale(m: Machine, ctx: EnrolContext): boolean {
+  return ctx.now.getTime() - Date.parse(m.lastSeen) > LAST_SEEN_PERSIST_MS;
 }
 
 /**

@@ -13,6 +13,13 @@ const keysOf = (m: Pick<Machine, 'macs' | 'uuid' | 'serial'>): string[] => [
   ...(m.serial ? [`serial:${m.serial}`] : []),
 ];
 
+/**
+ * How long a changed machine waits before its write is queued: the steps of one exchange
+ * (a DHCP DISCOVER enrols, its ACK a moment later adds the address) then cost one store write
+ * instead of one each. Nothing waits for these writes (boot decisions read memory).
+ */
+export const WRITE_DELAY_MS = 10;
+
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export class Registry {
@@ -24,6 +31,9 @@ export class Registry {
   private sortedIds: string[] | null = null;
   private readonly dirty = new Set<string>();
   private readonly writing = new Map<string, Promise<void>>();
+  /** Changed machines whose write waits for WRITE_DELAY_MS (see `schedule`). */
+  private waiting = new Set<string>();
+  private waitTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly store: Store,
@@ -92,7 +102,10 @@ export class Registry {
 
   /** Resolves when every change made so far is in the store. */
   async flush(): Promise<void> {
-    while (this.writing.size > 0) await Promise.all(this.writing.values());
+    do {
+      this.startWaiting();
+      await Promise.all(this.writing.values());
+    } while (this.writing.size > 0 || this.waiting.size > 0);
   }
 
   private index(m: Machine): void {
@@ -111,7 +124,21 @@ export class Registry {
 
   private schedule(id: string): void {
     this.dirty.add(id);
-    if (this.writing.has(id)) return;
+    if (this.writing.has(id) || this.waiting.has(id)) return;
+    this.waiting.add(id);
+    this.waitTimer ??= setTimeout(() => this.startWaiting(), WRITE_DELAY_MS);
+  }
+
+  /** Starts the writes of every machine that waited. */
+  private startWaiting(): void {
+    clearTimeout(this.waitTimer);
+    this.waitTimer = undefined;
+    const ids = this.waiting;
+    this.waiting = new Set();
+    for (const id of ids) if (!this.writing.has(id)) this.write(id);
+  }
+
+  private write(id: string): void {
     const run = async (): Promise<void> => {
       while (this.dirty.delete(id)) {
         const m = this.byId.get(id);

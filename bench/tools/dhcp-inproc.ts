@@ -1,0 +1,109 @@
+/**
+ * In-process DHCP cost probe: the whole seed's DHCP path (DhcpServer, Pool, fdatasync'd
+ * journal, Provisioner with the SQLite store) fed encoded DISCOVER/REQUEST pairs through a
+ * fake socket, BATCH clients per event-loop turn. Prints CPU µs per DORA. For profiling
+ * (node --cpu-prof --import tsx bench/tools/dhcp-inproc.ts N BATCH), not a benchmark figure.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseConfigText } from '../../src/config/index.ts';
+import { DhcpServer, encode, FileJournal, MessageType, Pool } from '../../src/dhcp/index.ts';
+import { openSqliteStore } from '../../src/inventory/index.ts';
+import { silentLogger } from '../../src/lib/log.ts';
+import { mustIPv4 } from '../../src/lib/net.ts';
+import type { UdpSocket } from '../../src/lib/udp.ts';
+import { Provisioner } from '../../src/provisioner/index.ts';
+import { seedCatalog } from '../../src/seed-catalog.ts';
+import { clientPacket } from '../../test/helpers/dhcp-packets.ts';
+
+const N = Number(process.argv[2] ?? 20000);
+const BATCH = Number(process.argv[3] ?? 20);
+const dir = mkdtempSync(join(tmpdir(), 'dhcp-inproc-'));
+const config = parseConfigText(`dataDir: ${dir}\n`, 'inproc.yaml');
+const store = openSqliteStore(dir);
+await seedCatalog(store, config);
+const seed = mustIPv4('10.77.0.1');
+const origPut = store.putMachine.bind(store);
+let puts = 0;
+store.putMachine = (m, v) => {
+  puts++;
+  return origPut(m, v);
+};
+const p = await Provisioner.create({
+  config,
+  advertise: seed,
+  store,
+  tftpExists: () => true,
+  logger: silentLogger,
+});
+let sent = 0;
+let acks = 0;
+const socket: UdpSocket = {
+  port: 67,
+  send: (b) => {
+    sent++;
+    if (b[242] === MessageType.ACK) acks++;
+  },
+  onMessage: () => {},
+  close: () => {},
+};
+const journal = new FileJournal(join(dir, 'leases.jsonl'), silentLogger);
+const pool = new Pool({
+  start: mustIPv4('10.77.1.0'),
+  end: mustIPv4('10.77.255.254'),
+  reservations: new Map(),
+  excluded: new Set([seed]),
+  journal,
+  now: Date.now,
+});
+const server = new DhcpServer({
+  mode: 'authoritative',
+  serverId: seed,
+  socket,
+  pool,
+  subnetMask: mustIPv4('255.255.0.0'),
+  leaseSeconds: 43200,
+  boot: p.dhcpBoot,
+  logger: silentLogger,
+  onEvent: p.onDhcpEvent,
+});
+const mac = (i: number) =>
+  `52:54:${[i >>> 24, (i >>> 16) & 255, (i >>> 8) & 255, i & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
+const pxe = { vendorClass: 'PXEClient:Arch:00007:UNDI:003016', arch: 7, giaddr: mustIPv4('10.77.0.2') };
+const from = { address: '10.77.0.2', port: 67 };
+const turn = () => new Promise((r) => setImmediate(r));
+const c0 = process.cpuUsage();
+const elu0 = performance.eventLoopUtilization();
+const t0 = performance.now();
+for (let i = 0; i < N; i += BATCH) {
+  for (let j = i; j < Math.min(N, i + BATCH); j++)
+    server.receive(
+      encode(clientPacket({ mac: mac(j), type: 'DISCOVER', xid: j, ...pxe })),
+      from,
+      socket,
+      false,
+    );
+  await turn();
+  for (let j = i; j < Math.min(N, i + BATCH); j++) {
+    const ip = pool.lease(mac(j))!.ip;
+    server.receive(
+      encode(clientPacket({ mac: mac(j), type: 'REQUEST', xid: j, requested: ip, serverId: seed, ...pxe })),
+      from,
+      socket,
+      false,
+    );
+  }
+  await turn();
+}
+while (acks < N) await new Promise((r) => setTimeout(r, 1));
+await p.flush();
+const c = process.cpuUsage(c0);
+const elu = performance.eventLoopUtilization(elu0);
+console.log(
+  `${N} DORA, batch ${BATCH}: ${((c.user + c.system) / N).toFixed(1)} µs CPU/DORA (all threads), ${((elu.active * 1000) / N).toFixed(1)} µs event loop busy/DORA, ${(performance.now() - t0).toFixed(0)} ms wall, ${sent} sent, ${(puts / N).toFixed(2)} machine writes/DORA`,
+);
+await store.close();
+journal.close();
+rmSync(dir, { recursive: true });

@@ -1,0 +1,361 @@
+/*
+ * metalseed DHCP socket batching (its own addon, build/Release/dhcp_batch.node).
+ *
+ * libuv reads a UDP socket at most 32 datagrams per event-loop turn and calls JavaScript once
+ * per datagram. In a boot storm one turn also carries thousands of TFTP ACKs and HTTP
+ * requests, so the DHCP listener falls behind and PXE ROMs time out (docs/benchmarks-storm.md).
+ * Here the DHCP socket is watched by a uv_poll handle of its own (on a dup of the descriptor,
+ * so it never shares libuv's watcher slot with Node's dgram handle, which stops reading), and
+ * each readable event drains the socket with recvmmsg(2) until it is empty (or READ_CAP
+ * datagrams, so one flood cannot hold the loop forever; level-triggered, the rest is read on
+ * the next turn). Each recvmmsg chunk reaches JavaScript as one Buffer: one call per chunk
+ * instead of one per datagram. Replies leave with sendmmsg(2), one system call per group.
+ *
+ * Record layout (both directions), 4-byte aligned:
+ *   u32 IPv4 address (network order) | u16 port (network order) | u16 length | bytes, padded
+ *
+ * Exports:
+ *   start(fd: number, onBatch: (records: Buffer, count: number) => void): number
+ *     Starts reading `fd` (a bound, non-blocking UDP/IPv4 socket); returns a reader id.
+ *   stop(id: number): void
+ *     Stops and closes the reader's descriptor (the caller's `fd` stays open).
+ *   sendMany(fd: number, records: Uint8Array, count: number): number
+ *     Sends `count` records with sendmmsg; returns how many left (fewer when the socket is
+ *     full: the caller sends the rest another way). Throws on other errors than EAGAIN.
+ *   stats(id: number): { reads, datagrams, calls, truncated }
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <node_api.h>
+#include <uv.h>
+
+#define CHUNK 64          /* datagrams per recvmmsg / sendmmsg call */
+#define SLOT 2048         /* bytes per received datagram (DHCP: 576 minimum, MTU 1500 at most) */
+#define READ_CAP 4096     /* datagrams per readable event at most */
+#define HDR 8
+
+typedef struct reader {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref cb;
+  napi_async_context ctx;
+  struct reader *next;
+  int32_t id;
+  int fd; /* our dup */
+  int closing;
+  double reads, datagrams, calls, truncated;
+  struct mmsghdr msgs[CHUNK];
+  struct iovec iov[CHUNK];
+  struct sockaddr_in from[CHUNK];
+  unsigned char *slots; /* CHUNK * SLOT */
+  unsigned char *out;   /* packed records of one chunk */
+} reader_t;
+
+static reader_t *readers = NULL;
+static int32_t next_id = 1;
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, "EDHCPBATCH", msg);
+  return NULL;
+}
+
+static size_t padded(size_t n) { return (n + 3) & ~(size_t)3; }
+
+/* Delivers one chunk of `n` datagrams to JavaScript; false when JavaScript threw. */
+static int deliver(reader_t *r, int n) {
+  size_t size = 0;
+  int kept = 0;
+  for (int i = 0; i < n; i++) {
+    if (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+      r->truncated++;
+      continue;
+    }
+    size_t len = r->msgs[i].msg_len;
+    unsigned char *rec = r->out + size;
+    uint32_t addr = r->from[i].sin_addr.s_addr; /* network order */
+    uint16_t port = r->from[i].sin_port;         /* network order */
+    uint16_t blen = htons((uint16_t)len);
+    memcpy(rec, &addr, 4);
+    memcpy(rec + 4, &port, 2);
+    memcpy(rec + 6, &blen, 2);
+    memcpy(rec + HDR, r->slots + (size_t)i * SLOT, len);
+    size += HDR + padded(len);
+    kept++;
+  }
+  if (kept == 0) return 1;
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return 1;
+  napi_value buf, count, fn, recv, result;
+  void *data;
+  int ok = 1;
+  if (napi_create_buffer_copy(env, size, r->out, &data, &buf) == napi_ok &&
+      napi_create_int32(env, kept, &count) == napi_ok && napi_get_reference_value(env, r->cb, &fn) == napi_ok &&
+      napi_get_global(env, &recv) == napi_ok) {
+    napi_value argv[2] = {buf, count};
+    r->calls++;
+    /* make_callback: microtasks and nextTicks run when the call returns, as after dgram's */
+    if (napi_make_callback(env, r->ctx, recv, fn, 2, argv, &result) != napi_ok) ok = 0;
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err); /* an uncaught exception, like any other callback's */
+      ok = 0;
+    }
+  }
+  napi_close_handle_scope(env, scope);
+  return ok;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  reader_t *r = (reader_t *)h->data;
+  (void)events;
+  if (r->closing || status < 0) return;
+  r->reads++;
+  int total = 0;
+  while (total < READ_CAP && !r->closing) {
+    for (int i = 0; i < CHUNK; i++) {
+      r->iov[i].iov_base = r->slots + (size_t)i * SLOT;
+      r->iov[i].iov_len = SLOT;
+      memset(&r->msgs[i].msg_hdr, 0, sizeof r->msgs[i].msg_hdr);
+      r->msgs[i].msg_hdr.msg_iov = &r->iov[i];
+      r->msgs[i].msg_hdr.msg_iovlen = 1;
+      r->msgs[i].msg_hdr.msg_name = &r->from[i];
+      r->msgs[i].msg_hdr.msg_namelen = sizeof r->from[i];
+    }
+    int n = recvmmsg(r->fd, r->msgs, CHUNK, MSG_DONTWAIT, NULL);
+    if (n <= 0) break; /* EAGAIN: drained; other errors (ECONNREFUSED...) are per-packet */
+    total += n;
+    r->datagrams += n;
+    if (!deliver(r, n)) break;
+    if (n < CHUNK) break;
+  }
+}
+
+static void on_closed(uv_handle_t *h) {
+  reader_t *r = (reader_t *)h->data;
+  close(r->fd);
+  napi_env env = r->env;
+  napi_delete_reference(env, r->cb);
+  napi_async_destroy(env, r->ctx);
+  free(r->slots);
+  free(r->out);
+  free(r);
+}
+
+static reader_t *find(int32_t id, reader_t ***link) {
+  for (reader_t **p = &readers; *p; p = &(*p)->next)
+    if ((*p)->id == id) {
+      if (link) *link = p;
+      return *p;
+    }
+  return NULL;
+}
+
+static napi_value start(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  napi_valuetype t;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 || napi_typeof(env, argv[1], &t) != napi_ok ||
+      t != napi_function) {
+    napi_throw_type_error(env, NULL, "start(fd, onBatch) needs a descriptor and a function");
+    return NULL;
+  }
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    napi_throw_error(env, NULL, "no event loop");
+    return NULL;
+  }
+  reader_t *r = calloc(1, sizeof *r);
+  if (!r) return throw_errno(env, "calloc", ENOMEM);
+  r->slots = malloc((size_t)CHUNK * SLOT);
+  r->out = malloc((size_t)CHUNK * (SLOT + HDR));
+  r->fd = dup(fd);
+  if (!r->slots || !r->out || r->fd < 0) {
+    int err = r->fd < 0 ? errno : ENOMEM;
+    if (r->fd >= 0) close(r->fd);
+    free(r->slots);
+    free(r->out);
+    free(r);
+    return throw_errno(env, "dup", err);
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "metalseed.dhcpBatch", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_reference(env, argv[1], 1, &r->cb) != napi_ok ||
+      napi_async_init(env, NULL, name, &r->ctx) != napi_ok) {
+    close(r->fd);
+    free(r->slots);
+    free(r->out);
+    free(r);
+    napi_throw_error(env, NULL, "cannot keep the callback");
+    return NULL;
+  }
+  int err = uv_poll_init(loop, &r->poll, r->fd);
+  if (err == 0) {
+    r->poll.data = r;
+    err = uv_poll_start(&r->poll, UV_READABLE, on_readable);
+    if (err != 0) {
+      r->env = env;
+      uv_close((uv_handle_t *)&r->poll, on_closed);
+    }
+  } else {
+    close(r->fd);
+    napi_delete_reference(env, r->cb);
+    napi_async_destroy(env, r->ctx);
+    free(r->slots);
+    free(r->out);
+    free(r);
+  }
+  if (err != 0) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "uv_poll on the DHCP socket: %s", uv_strerror(err));
+    napi_throw_error(env, "EDHCPBATCH", msg);
+    return NULL;
+  }
+  r->env = env;
+  r->id = next_id++;
+  r->next = readers;
+  readers = r;
+  napi_value id;
+  napi_create_int32(env, r->id, &id);
+  return id;
+}
+
+static napi_value stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t id;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &id) != napi_ok) {
+    napi_throw_type_error(env, NULL, "stop(id) needs a reader id");
+    return NULL;
+  }
+  reader_t **link;
+  reader_t *r = find(id, &link);
+  if (!r || r->closing) return NULL;
+  *link = r->next;
+  r->closing = 1;
+  uv_poll_stop(&r->poll);
+  uv_close((uv_handle_t *)&r->poll, on_closed);
+  return NULL;
+}
+
+static napi_value send_many(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd, count;
+  void *data = NULL;
+  size_t len = 0, off;
+  napi_typedarray_type tt;
+  napi_value ab;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
+      napi_get_typedarray_info(env, argv[1], &tt, &len, &data, &ab, &off) != napi_ok || tt != napi_uint8_array ||
+      napi_get_value_int32(env, argv[2], &count) != napi_ok || count < 0) {
+    napi_throw_type_error(env, NULL, "sendMany(fd, records, count) needs a descriptor, a Uint8Array and a count");
+    return NULL;
+  }
+  struct mmsghdr msgs[CHUNK];
+  struct iovec iov[CHUNK];
+  struct sockaddr_in to[CHUNK];
+  const unsigned char *p = data, *end = p + len;
+  int32_t sent = 0;
+  while (sent < count) {
+    int n = 0;
+    const unsigned char *q = p;
+    for (; n < CHUNK && sent + n < count; n++) {
+      if (end - q < HDR) break;
+      uint16_t blen;
+      memcpy(&blen, q + 6, 2);
+      size_t dlen = ntohs(blen);
+      if ((size_t)(end - q) < HDR + dlen) break;
+      memset(&to[n], 0, sizeof to[n]);
+      to[n].sin_family = AF_INET;
+      memcpy(&to[n].sin_addr.s_addr, q, 4);
+      memcpy(&to[n].sin_port, q + 4, 2);
+      iov[n].iov_base = (void *)(q + HDR);
+      iov[n].iov_len = dlen;
+      memset(&msgs[n].msg_hdr, 0, sizeof msgs[n].msg_hdr);
+      msgs[n].msg_hdr.msg_name = &to[n];
+      msgs[n].msg_hdr.msg_namelen = sizeof to[n];
+      msgs[n].msg_hdr.msg_iov = &iov[n];
+      msgs[n].msg_hdr.msg_iovlen = 1;
+      q += HDR + padded(dlen);
+    }
+    if (n == 0) {
+      if (sent < count) {
+        napi_throw_range_error(env, NULL, "sendMany: records end before count");
+        return NULL;
+      }
+      break;
+    }
+    int k = sendmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT);
+    if (k < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
+      if (errno == EINTR) continue;
+      /* a per-destination error (EHOSTUNREACH, ENETUNREACH...) on the first message: skip it */
+      if (errno == EHOSTUNREACH || errno == ENETUNREACH || errno == EACCES || errno == EPERM) {
+        k = 1;
+      } else {
+        return throw_errno(env, "sendmmsg", errno);
+      }
+    }
+    for (int i = 0; i < k; i++) p += HDR + padded(iov[i].iov_len);
+    sent += k;
+    if (k < n) {
+      /* the kernel stopped early: an error on message k; retry from there (errors surface) */
+      continue;
+    }
+  }
+  napi_value out;
+  napi_create_int32(env, sent, &out);
+  return out;
+}
+
+static napi_value stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], o, v;
+  int32_t id;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &id) != napi_ok) {
+    napi_throw_type_error(env, NULL, "stats(id) needs a reader id");
+    return NULL;
+  }
+  reader_t *r = find(id, NULL);
+  if (!r) return NULL;
+  napi_create_object(env, &o);
+  napi_create_double(env, r->reads, &v);
+  napi_set_named_property(env, o, "reads", v);
+  napi_create_double(env, r->datagrams, &v);
+  napi_set_named_property(env, o, "datagrams", v);
+  napi_create_double(env, r->calls, &v);
+  napi_set_named_property(env, o, "calls", v);
+  napi_create_double(env, r->truncated, &v);
+  napi_set_named_property(env, o, "truncated", v);
+  return o;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"start", NULL, start, NULL, NULL, NULL, napi_default, NULL},
+      {"stop", NULL, stop, NULL, NULL, NULL, napi_default, NULL},
+      {"sendMany", NULL, send_many, NULL, NULL, NULL, napi_default, NULL},
+      {"stats", NULL, stats, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
