@@ -11,6 +11,8 @@
 #   RTTS="0 2"   emulated round-trip times in ms (tc netem, half on each veth end)
 #   RTT_GRID="1468:1 1468:8 1468:64"      ipxe.efi option pairs repeated under netem
 #   RESULTS=<tsv to append to>
+#   METALSEED_TFTP_PUMP=0 keeps metalseed's DATA/ACK phase in JavaScript (src/tftp/transfer.ts)
+#   instead of the native pump (native/tftp_pump.c), to compare the two on one build
 # Client: bench/tools/tftpload (built here with gcc), which checks every byte it receives.
 # Rows: time_ms per single transfer (median of RUNS), server cpu_ms per transfer, and for
 # the concurrent test wall_s, fails, p99_ms per transfer.
