@@ -39,9 +39,10 @@
  *     the local port. `data` is the whole file (a Uint8Array kept referenced until the end) or
  *     null with `fd` >= 0: a descriptor the pump preads from (the caller closes it after onEnd).
  *     `first` is the OACK packet to send first, or null to start with DATA 1. `state` is an
- *     Int32Array(7) the pump keeps current: [0] = 1 once a valid ACK/ERROR came from the peer,
+ *     Int32Array(8) the pump keeps current: [0] = 1 once a valid ACK/ERROR came from the peer,
  *     [1] = blocks acknowledged, [2..5] = packets dropped as stale ACK, unknown TID, malformed,
- *     unexpected opcode, [6] = ms from the start to the last ACK that moved the window.
+ *     unexpected opcode, [6] = ms from the start to the last ACK that moved the window,
+ *     [7] = retransmissions.
  *   abort(id, message): void
  *     Sends ERROR 0 `message` to the client and ends the transfer with outcome 'error'.
  *   active(): number   transfers handed over and not yet reported.
@@ -80,7 +81,7 @@ static const char *OUTCOMES[] = {"done", "aborted", "timeout", "error"};
 /* Bytes read at once from a descriptor-backed file (files above the server's memory cache). */
 #define READ_AHEAD (64 * 1024)
 
-enum { S_HEARD, S_ACKED, S_STALE, S_UNKNOWN_TID, S_MALFORMED, S_UNEXPECTED, S_PROGRESS_MS, S_LEN };
+enum { S_HEARD, S_ACKED, S_STALE, S_UNKNOWN_TID, S_MALFORMED, S_UNEXPECTED, S_PROGRESS_MS, S_RETRANSMITS, S_LEN };
 
 /* Counters JavaScript may read at any time (stats): single writer, relaxed stores. */
 #define COUNT(t, i) __atomic_store_n(&(t)->state[i], (t)->state[i] + 1, __ATOMIC_RELAXED)
@@ -107,7 +108,7 @@ typedef struct transfer {
   size_t heap_idx;
   /* shared with JavaScript: [0] heard, [1] acked blocks, then the drop counters
    * [2] stale ACKs, [3] unknown TID, [4] malformed, [5] unexpected opcode, and
-   * [6] when an ACK last moved the window (ms since the start, at least 1) */
+   * [6] when an ACK last moved the window (ms since the start, at least 1), [7] retransmissions */
   int32_t *state;
   napi_ref data_ref, state_ref;
   uint32_t retransmits;
@@ -422,6 +423,7 @@ static void on_timeout(transfer_t *t) {
     return;
   }
   t->retransmits++;
+  __atomic_store_n(&t->state[S_RETRANSMITS], (int32_t)t->retransmits, __ATOMIC_RELAXED);
   send_first(t);
 }
 
@@ -739,7 +741,7 @@ static napi_value js_transfer(napi_env env, napi_callback_info info) {
     size_t boff;
     if (napi_get_typedarray_info(env, argv[14], &tt, &slen, &sp, &ab, &boff) != napi_ok || tt != napi_int32_array ||
         slen < S_LEN) {
-      napi_throw_type_error(env, NULL, "transfer(): state must be an Int32Array(7)");
+      napi_throw_type_error(env, NULL, "transfer(): state must be an Int32Array(8)");
       return NULL;
     }
     state = sp;

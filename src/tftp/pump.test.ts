@@ -136,6 +136,7 @@ describe('tftp native pump', { skip }, () => {
     assert.ok(r.duplicates > 0, 'the pump resent a window');
     await waitFor(() => t!.events.length === 1);
     assert.equal(t.events[0]?.outcome, 'done');
+    assert.ok((t.events[0]?.retransmits ?? 0) >= 3, `retransmits ${t.events[0]?.retransmits}`);
   });
 
   it('answers a foreign TID with ERROR 5 without disturbing the transfer', async () => {
@@ -251,6 +252,7 @@ describe('tftp native pump', { skip }, () => {
     const ev = t.events[0]!;
     assert.equal(ev.outcome, 'timeout');
     assert.equal(ev.reason, 'no ACK after 3 retransmissions');
+    assert.equal(ev.retransmits, 3);
     // 40 + 80 + 80 + 80 ms (capped): at least 280 ms from the RRQ
     assert.ok(performance.now() - start >= 270, 'backoff respected');
     assert.ok(ev.ms >= 270 && ev.ms < 2000, `ms ${ev.ms}`);

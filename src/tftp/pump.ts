@@ -80,8 +80,8 @@ export function startPumpTransfer(ctx: PumpContext): Transfer {
   const { peer, source, params } = ctx;
   const id = nextId++;
   // [0] heard from the client, [1] blocks acknowledged, [2..5] drops, [6] ms from the start to
-  // the last ACK that moved the window (see native/tftp_pump.c)
-  const state = new Int32Array(7);
+  // the last ACK that moved the window, [7] retransmissions (see native/tftp_pump.c)
+  const state = new Int32Array(8);
   const baseMs = params.timeoutMs ?? ctx.defaultTimeoutMs;
   const started = ctx.now();
   let ended = false;
@@ -89,7 +89,8 @@ export function startPumpTransfer(ctx: PumpContext): Transfer {
     outcome: TransferOutcome,
     ackedBlocks: number,
     ms: number,
-    reason?: string,
+    reason: string | undefined,
+    retransmits: number,
   ): TransferEvent => ({
     peer,
     file: ctx.file,
@@ -99,6 +100,7 @@ export function startPumpTransfer(ctx: PumpContext): Transfer {
     windowsize: params.windowsize,
     outcome,
     ...(reason === undefined ? {} : { reason }),
+    retransmits,
   });
   pending.set(id, (outcome, acked, reason, afterOack, counts, ms) => {
     // The descriptor (large files) is closed only now: the pump reads it until it reports.
@@ -110,7 +112,7 @@ export function startPumpTransfer(ctx: PumpContext): Transfer {
     if (counts.unexpected) ctx.drop('unexpected_opcode', peer, detail, counts.unexpected);
     if (ended) return; // aborted from here: the event already went out
     ended = true;
-    ctx.onEnd(event(outcome, acked, ms, reason), afterOack);
+    ctx.onEnd(event(outcome, acked, ms, reason, counts.retransmits), afterOack);
   });
   try {
     p.transfer(
@@ -154,7 +156,7 @@ export function startPumpTransfer(ctx: PumpContext): Transfer {
       // The pump sends ERROR 0 and closes the socket on its thread; the event leaves now, as
       // transfer.ts's does, with the blocks acknowledged so far.
       p.abort(id, reason);
-      ctx.onEnd(event('error', state[1] ?? 0, ctx.now() - started, reason), false);
+      ctx.onEnd(event('error', state[1] ?? 0, ctx.now() - started, reason, state[7] ?? 0), false);
     },
   };
 }

@@ -40,6 +40,7 @@ describe('tftp server under faults', () => {
     assert.ok(r.duplicates > 0, 'the server resent a window');
     await waitFor(() => t.events.length === 1);
     assert.equal(t.events[0]?.outcome, 'done');
+    assert.ok((t.events[0]?.retransmits ?? 0) >= 3, `retransmits ${t.events[0]?.retransmits}`);
   });
 
   it('ignores duplicate ACKs instead of resending (no Sorcerer’s Apprentice)', async () => {

@@ -171,6 +171,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       windowsize: ev.windowsize,
       peer: ev.peer.address,
       port: ev.peer.port,
+      retransmits: ev.retransmits ?? 0,
     };
     if (ev.outcome === 'done') {
       stats.transfers.ok++;

@@ -31,6 +31,8 @@ export interface TransferEvent {
   windowsize: number;
   outcome: TransferOutcome;
   reason?: string;
+  /** Packets (OACK or DATA windows) sent again after a timeout. */
+  retransmits?: number;
 }
 
 export interface TransferContext {
@@ -117,6 +119,7 @@ export function startTransfer(ctx: TransferContext): Transfer {
   const baseMs = params.timeoutMs ?? ctx.defaultTimeoutMs;
   let phase: 'oack' | 'data' | 'ended' = ctx.oack ? 'oack' : 'data';
   let retries = 0;
+  let retransmits = 0;
   let timer: NodeJS.Timeout | undefined;
   let heard = false;
   let progressAt = Number.NEGATIVE_INFINITY; // when an ACK last moved the window
@@ -139,6 +142,7 @@ export function startTransfer(ctx: TransferContext): Transfer {
       windowsize: params.windowsize,
       outcome,
       ...(reason === undefined ? {} : { reason }),
+      retransmits,
     };
     ctx.onEnd(ev, afterOack);
   };
@@ -190,6 +194,7 @@ export function startTransfer(ctx: TransferContext): Transfer {
       end('timeout', `no ACK after ${ctx.maxRetries} retransmissions`);
       return;
     }
+    retransmits++;
     try {
       if (phase === 'oack') sendOack();
       else burst();
