@@ -211,7 +211,7 @@ describe('tftp native pump', { skip }, () => {
   });
 
   it('drops copies of the RRQ while ACKs move the window and just after the end', async () => {
-    t = await startPumpServer(files, { timeoutMs: 300 });
+    t = await startPumpServer(files, { timeoutMs: 1000 });
     const c = await peer();
     c.send(rrq(), t.port);
     let r = await c.expect();
@@ -235,7 +235,7 @@ describe('tftp native pump', { skip }, () => {
     c.send(rrq(), t.port); // late copy, within the timeout after the end
     assert.equal(await c.next(150), null, 'absorbed');
     assert.equal(t.server.stats().dropped.duplicate_request, 2);
-    await new Promise((res) => setTimeout(res, 250));
+    await new Promise((res) => setTimeout(res, 1100));
     c.send(rrq(), t.port); // a timeout later: a new download
     assert.equal(blockOf(await c.expect()), 1);
   });
@@ -255,7 +255,7 @@ describe('tftp native pump', { skip }, () => {
     assert.equal(ev.retransmits, 3);
     // 40 + 80 + 80 + 80 ms (capped): at least 280 ms from the RRQ
     assert.ok(performance.now() - start >= 270, 'backoff respected');
-    assert.ok(ev.ms >= 270 && ev.ms < 2000, `ms ${ev.ms}`);
+    assert.ok(ev.ms >= 270 && ev.ms < 10_000, `ms ${ev.ms}`);
   });
 
   it('aborts running transfers on close: ERROR to the client, an error event', async () => {
