@@ -104,6 +104,20 @@ describe('tftp native pump', { skip }, () => {
     assert.equal(s.active, 0);
   });
 
+  it('admits requests while the event loop runs late: pumped transfers do not load the loop', async () => {
+    // the same limits under which a loop transfer would be dropped (server-faults.test.ts)
+    t = await startPumpServer(files, { maxLoopDelayMs: 50, minTransfers: 1, timeoutMs: 5000 });
+    const a = await peer();
+    const b = await peer();
+    a.send(rrq(), t.port);
+    assert.equal(blockOf(await a.expect()), 1);
+    const end = performance.now() + 300;
+    while (performance.now() < end); // this turn runs 300 ms: the loop is late
+    b.send(rrq(), t.port);
+    assert.equal(blockOf(await b.expect()), 1, 'served although the loop was late');
+    assert.equal(t.server.stats().dropped.busy, 0);
+  });
+
   it('restarts the window after an ACK for an earlier block (RFC 7440 section 4)', async () => {
     t = await startPumpServer(files, { timeoutMs: 5000 });
     const c = await peer();

@@ -32,10 +32,12 @@ export interface TftpLimits extends NegotiationLimits {
    * loop runs late, unless fewer than `minTransfers` run. libuv reads at most 32 datagrams from
    * one socket per loop turn, but one from each of thousands of transfer sockets, so every
    * running transfer lengthens the turn and the DHCP listener (one socket) falls behind its
-   * clients' timeouts; this keeps the turn short. 0 turns the check off.
+   * clients' timeouts; this keeps the turn short. Transfers in the native pump (pump.ts) read
+   * their sockets on the pump's thread, not in the loop, so only transfers run in JavaScript
+   * count towards the check. 0 turns the check off.
    */
   maxLoopDelayMs: number;
-  /** Transfers admitted whatever the loop delay. */
+  /** Transfers (run in JavaScript) admitted whatever the loop delay. */
   minTransfers: number;
   /** First retransmission timeout when the client negotiates none (RFC 2349 option absent). */
   timeoutMs: number;
@@ -113,6 +115,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   const loop = limits.maxLoopDelayMs > 0 ? loopDelay(() => performance.now()) : undefined;
 
   const usePump = opts.transferPump ?? opts.openTransferSocket === openUdp;
+  let inLoop = 0; // transfers whose sockets the event loop reads (transfer.ts)
 
   const drop = (reason: DropReason, from: Peer, detail?: string, count = 1): void => {
     stats.dropped[reason] += count;
@@ -277,6 +280,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
     }
     const { params, oack } = negotiate(req.options, source.size, limits);
     stats.active++;
+    inLoop++;
     transfer = startTransfer({
       socket,
       peer: from,
@@ -289,7 +293,10 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       maxRetries: limits.maxRetries,
       now,
       drop,
-      onEnd: finished,
+      onEnd: (ev, afterOack) => {
+        inLoop--;
+        finished(ev, afterOack);
+      },
     });
     if (ended) return;
     transfers.add(transfer);
@@ -303,7 +310,9 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       drop('busy', from, req.filename);
       return;
     }
-    if (loop && running >= limits.minTransfers && loop.delay() > limits.maxLoopDelayMs) {
+    // with the pump, requests still opening will mostly run there: only loop transfers count
+    const loopRunning = usePump ? inLoop : running;
+    if (loop && loopRunning >= limits.minTransfers && loop.delay() > limits.maxLoopDelayMs) {
       drop('busy', from, `${req.filename} (event loop ${Math.round(loop.delay())} ms late)`);
       return;
     }
