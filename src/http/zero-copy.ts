@@ -9,21 +9,13 @@
 import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Native } from '../lib/native.ts';
 
 /** Smaller files gain nothing worth the extra path. */
 export const ZERO_COPY_MIN_BYTES = 256 * 1024;
 
-/** The addon's two calls (src/lib/native.ts). */
-export interface SendFileAddon {
-  sendFileAsync(
-    outFd: number,
-    inFd: number,
-    offset: number,
-    count: number,
-    done: (err: string | null, sent: number, waits: number) => void,
-  ): number;
-  sendFileCancel(id: number): void;
-}
+/** The addon's two calls, present in any build since sendFileAsync (src/lib/native.ts). */
+export type SendFileAddon = Required<Pick<Native, 'sendFileAsync' | 'sendFileCancel'>>;
 
 /** The socket's descriptor, when Node exposes one (TCP on Linux). */
 export function socketFd(socket: Socket): number | null {
