@@ -3,7 +3,9 @@
 # metalseed side by side with Kea and dnsmasq, every server with its leases persisted.
 #
 # Usage: bench/dhcp.sh [SERVER...]        SERVER: metalseed kea dnsmasq (default: all three),
-#        or metalseed-core (the DHCP server without the provisioner, bench/tools/dhcp-core.ts)
+#        or metalseed-core (the DHCP server without the provisioner, bench/tools/dhcp-core.ts),
+#        metalseed-dgram / metalseed-core-dgram (the same, reading the socket through Node's
+#        dgram instead of native/dhcp_batch.c: METALSEED_DHCP_BATCH=0)
 # Env (defaults): MODES="relay bcast" REPS=3 TRIAL_S=5 CLIENTS=20000 START_RATE=500
 #   STEP_PCT=10 LOSS_MAX=1 LAT_RATE=200 LAT_N=1000 RESULTS=<tsv to append to>
 #
@@ -33,9 +35,11 @@ server_cmd() {
     metalseed) echo "$BENCH_DIR/servers/metalseed.sh dhcp";;
     # the protocol server without the provisioner (see tools/dhcp-core.ts)
     metalseed-core) echo "env -C $REPO_DIR node --import tsx $BENCH_DIR/tools/dhcp-core.ts $BENCH_HOME/run/metalseed-core-\$\$";;
+    metalseed-dgram) echo "env METALSEED_DHCP_BATCH=0 $BENCH_DIR/servers/metalseed.sh dhcp";;
+    metalseed-core-dgram) echo "env METALSEED_DHCP_BATCH=0 -C $REPO_DIR node --import tsx $BENCH_DIR/tools/dhcp-core.ts $BENCH_HOME/run/metalseed-core-\$\$";;
     kea) echo "$BENCH_DIR/servers/kea.sh";;
     dnsmasq) echo "$BENCH_DIR/servers/dnsmasq-dhcp.sh";;
-    *) die "unknown DHCP server $1 (metalseed, metalseed-core, kea, dnsmasq)";;
+    *) die "unknown DHCP server $1 (metalseed, metalseed-core, metalseed-dgram, metalseed-core-dgram, kea, dnsmasq)";;
   esac
 }
 
@@ -45,6 +49,9 @@ srv_start() {  # srv_start NAME
   listening "$SRV_NS" udp 67 && die "udp/67 in $SRV_NS is busy (stale server?)"
   start_bg "$SRV_NS" "$OUT/server-$1.log" "$(server_cmd "$1")"; SRV_PID=$STARTED_PID
   wait_port "$SRV_NS" udp 67 30 || { tail -20 "$OUT/server-$1.log" >&2; die "$1 did not bind udp/67"; }
+  # the seed binds DHCP before it starts TFTP and HTTP: its start-up is over once HTTP listens
+  # (else up to ~1.5 CPU-s of start-up land in the first trial seconds and in CPU per DORA)
+  case $1 in metalseed|metalseed-dgram) wait_port "$SRV_NS" tcp 18080 30 || die "$1 did not open HTTP";; esac
   sleep 0.3
 }
 srv_stop() { stop_pid "$SRV_PID"; SRV_PID=""; }
@@ -112,7 +119,7 @@ latency() {  # latency NAME MODE REP -> rows offer/ack p50/p99
 
 ns_up
 trap 'stop_all; ns_down' EXIT; trap 'exit 130' INT TERM
-[[ " ${SERVERS[*]} " == *" metalseed "* ]] && { ms_build; export MS_CMD; MS_CMD=$(ms_cmd); }
+[[ " ${SERVERS[*]} " =~ " metalseed"(-dgram)?" " ]] && { ms_build; export MS_CMD; MS_CMD=$(ms_cmd); }
 { echo "servers: ${SERVERS[*]}  modes: $MODES  reps: $REPS  trial: ${TRIAL_S}s  clients: $CLIENTS  latency: $LAT_N@$LAT_RATE/s"
   echo "perfdhcp: $(perfdhcp -v 2>&1 | head -1)"; } | tee "$OUT/config.txt" >&2
 n=${#SERVERS[@]}

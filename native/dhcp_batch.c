@@ -6,9 +6,10 @@
  * requests, so the DHCP listener falls behind and PXE ROMs time out (docs/benchmarks-storm.md).
  * Here the DHCP socket is watched by a uv_poll handle of its own (on a dup of the descriptor,
  * so it never shares libuv's watcher slot with Node's dgram handle, which stops reading), and
- * each readable event drains the socket with recvmmsg(2) until it is empty (or READ_CAP
- * datagrams, so one flood cannot hold the loop forever; level-triggered, the rest is read on
- * the next turn). Each recvmmsg chunk reaches JavaScript as one Buffer: one call per chunk
+ * each readable event reads the socket with recvmmsg(2) until it is empty or READ_CAP
+ * datagrams were read (level-triggered: the rest is read on the next turn). The cap keeps the
+ * other events of the loop going: draining a backlog of thousands at once held the lease
+ * syncs' completions, and so the ACKs, for over a second (perfdhcp counted them lost). Each recvmmsg chunk reaches JavaScript as one Buffer: one call per chunk
  * instead of one per datagram. Replies leave with sendmmsg(2), one system call per group.
  *
  * Record layout (both directions), 4-byte aligned:
@@ -38,7 +39,7 @@
 
 #define CHUNK 64          /* datagrams per recvmmsg / sendmmsg call */
 #define SLOT 2048         /* bytes per received datagram (DHCP: 576 minimum, MTU 1500 at most) */
-#define READ_CAP 4096     /* datagrams per readable event at most */
+#define READ_CAP 256      /* datagrams per readable event at most (dgram reads 32 per turn) */
 #define HDR 8
 
 typedef struct reader {

@@ -1,7 +1,7 @@
 /**
- * A lease journal in a JSON-lines file in `dataDir`: each change is appended, and `sync` or
- * `syncAsync` (fdatasync) runs before the ACKs that depend on it are sent; the newest row for an address
- * wins. On open the file is
+ * A lease journal in a JSON-lines file in `dataDir`: the changes since the last sync are
+ * appended with one write when `sync` or `syncAsync` starts, and fdatasync runs before the ACKs
+ * that depend on them are sent; the newest row for an address wins. On open the file is
  * compacted (written to a temporary file, synced, renamed) so it does not grow forever. A torn
  * last line from a crash is skipped and reported, never fatal.
  */
@@ -23,6 +23,8 @@ interface Row {
 
 export class FileJournal implements LeaseJournal {
   private fd: number | null = null;
+  /** Rows put since the last sync: written with one write(2) when the sync starts. */
+  private pending: string[] = [];
   dirty = false;
   constructor(
     readonly file: string,
@@ -54,24 +56,40 @@ export class FileJournal implements LeaseJournal {
   }
 
   put(lease: Lease): void {
-    if (this.fd === null) this.fd = fs.openSync(this.file, 'a');
-    fs.writeSync(this.fd, `${JSON.stringify(toRow(lease))}\n`);
+    this.pending.push(`${JSON.stringify(toRow(lease))}\n`);
     this.dirty = true;
   }
 
+  /** Appends the pending rows (the replies that depend on them wait for the sync after). */
+  private write(): number {
+    if (this.fd === null) this.fd = fs.openSync(this.file, 'a');
+    if (this.pending.length > 0) {
+      fs.writeSync(this.fd, this.pending.length === 1 ? this.pending[0]! : this.pending.join(''));
+      this.pending = [];
+    }
+    return this.fd;
+  }
+
   sync(): void {
-    if (!this.dirty || this.fd === null) return;
-    fs.fdatasyncSync(this.fd);
+    if (!this.dirty) return;
+    fs.fdatasyncSync(this.write());
     this.dirty = false;
   }
 
   syncAsync(done: (err?: Error) => void): void {
-    if (!this.dirty || this.fd === null) {
+    if (!this.dirty) {
       done();
       return;
     }
+    let fd: number;
+    try {
+      fd = this.write();
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
     this.dirty = false; // rows put from now on wait for the next sync
-    fs.fdatasync(this.fd, (err) => {
+    fs.fdatasync(fd, (err) => {
       if (err) this.dirty = true;
       done(err ?? undefined);
     });
