@@ -596,6 +596,38 @@ static void pump_stop(void *arg) {
   ssize_t r = write(P.evfd, &one, sizeof one);
   (void)r;
   pthread_join(P.thread, NULL);
+  /* The module outlives this environment when another realm has loaded it too (a worker
+   * thread's, or the main thread's while a worker ran the pump), and that realm may start
+   * the pump again: leave nothing of this run behind, least of all `stopping`, which would
+   * end the next pump's first transfers unreported. */
+  pthread_mutex_lock(&P.lock);
+  transfer_t *q = P.queue;
+  command_t *a = P.aborts;
+  P.queue = NULL;
+  P.aborts = NULL;
+  pthread_mutex_unlock(&P.lock);
+  while (q) { /* handed over after the thread's last look (none from this realm's own thread) */
+    transfer_t *t = q;
+    q = q->qnext;
+    close(t->fd);
+    free(t->buf);
+    free(t->hdr);
+    free(t->first);
+    free(t);
+  }
+  while (a) {
+    command_t *c = a;
+    a = a->next;
+    free(c);
+  }
+  close(P.epfd);
+  close(P.evfd);
+  P.epfd = P.evfd = -1;
+  P.active = 0; /* this environment's completions are gone with it */
+  P.tsfn_refed = 0;
+  P.tsfn = NULL;
+  P.env = NULL;
+  __atomic_store_n(&P.stopping, 0, __ATOMIC_RELEASE);
   P.started = 0;
 }
 

@@ -358,4 +358,49 @@ describe('tftp native pump', { skip }, () => {
       assert.equal(out.trim(), 'done');
     }
   });
+
+  it('runs transfers in a realm that starts the pump after a worker thread had it and exited', async () => {
+    // The pump is one per process (native statics): a worker that started it stops it when
+    // the worker's environment is torn down; the next start must get a working pump.
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      import { resolve } from 'node:path';
+      import { createTftpServer, memoryFileSource } from './src/tftp/index.ts';
+      import { openUdp } from './src/lib/udp.ts';
+      import { tftpGet } from './src/tftp/testing.ts';
+      import { nativeTftpPump } from './src/lib/native.ts';
+      nativeTftpPump(); // loaded here first: the worker's exit does not unload the module
+      const addon = resolve('build/Release/tftp_pump.node');
+      const w = new Worker(\`require(\${JSON.stringify(addon)}).start(() => {});\`, { eval: true, execArgv: [] });
+      await new Promise((r) => w.on('exit', r));
+      const socket = await openUdp({ port: 0, address: '127.0.0.1' });
+      const events = [];
+      const server = createTftpServer({ socket, openTransferSocket: openUdp, transferPump: true,
+        transferSocket: { address: '127.0.0.1' }, files: memoryFileSource({ f: new Uint8Array(5000) }),
+        onTransfer: (ev) => events.push(ev.outcome) });
+      const r = await tftpGet(socket.port, 'f');
+      for (let i = 0; i < 100 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      server.close();
+      console.log(JSON.stringify({ bytes: r.data.length, error: r.error, events }));
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(null);
+      }, 15_000);
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    assert.deepEqual(JSON.parse(out.trim() || 'null'), { bytes: 5000, error: null, events: ['done'] });
+    assert.equal(code, 0, 'the child exits by itself');
+  });
 });
