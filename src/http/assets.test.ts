@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -142,6 +143,47 @@ describe('/assets/ on a real socket', {
     assert.equal(again.status, 304, 'the zero-copy ETag is the one @fastify/static checks');
     const small = await get(`${base}/lab/small.txt`);
     assert.ok(small.body.equals(SMALL));
+  });
+
+  it('pipelined requests (RFC 9112 section 9.3.2) get whole answers in order, the second by sendfile too', async () => {
+    // Both GETs leave in one write: Node runs the second handler while the first answer is
+    // still going out, before the second response has the socket.
+    const port = new URL(base).port;
+    const before = calls.length;
+    const sock = net.connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => sock.once('connect', resolve));
+    const chunks: Buffer[] = [];
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    const closed = new Promise<void>((resolve) => sock.once('close', resolve));
+    const req = (p: string, last: boolean) =>
+      `GET /assets/${p} HTTP/1.1\r\nHost: x\r\n${last ? 'Connection: close\r\n' : ''}\r\n`;
+    sock.write(req('lab/v1/vmlinuz', false) + req('lab/current/vmlinuz', true));
+    await closed;
+    const all = Buffer.concat(chunks);
+    const bodies: Buffer[] = [];
+    let at = 0;
+    while (at < all.length) {
+      const headEnd = all.indexOf('\r\n\r\n', at);
+      assert.ok(headEnd > 0, `a response head at byte ${at}`);
+      const head = all.subarray(at, headEnd).toString();
+      assert.match(head, /^HTTP\/1\.1 200 /, head);
+      const length = Number(/content-length: (\d+)/i.exec(head)?.[1]);
+      bodies.push(all.subarray(headEnd + 4, headEnd + 4 + length));
+      at = headEnd + 4 + length;
+    }
+    assert.equal(bodies.length, 2);
+    assert.ok(
+      bodies.every((b) => b.equals(BIG)),
+      'both bodies whole and identical',
+    );
+    assert.deepEqual(
+      calls.slice(before).map((c) => [c.err, c.sent]),
+      [
+        [null, BIG.length],
+        [null, BIG.length],
+      ],
+      'both by sendfile(2)',
+    );
   });
 
   it('dot files, traversal and missing files are not served', async () => {

@@ -41,7 +41,9 @@ export async function sendBody(
   size: number,
   addon: SendFileAddon,
 ): Promise<SentBody> {
-  const socket = res.socket as Socket;
+  // A pipelined request's response gets the socket only when the answers before it are done
+  // (Node queues it); the head and the body must not overtake them.
+  const socket = res.socket ?? (await assigned(res));
   res.flushHeaders();
   await drained(socket); // the head must be on the wire before bytes that bypass Node's queue
   const inFd = await fs.promises.open(file, 'r');
@@ -79,5 +81,22 @@ function drained(socket: Socket): Promise<void> {
     };
     socket.once('drain', onDrain);
     socket.once('close', onClose);
+  });
+}
+
+/** The socket Node hands to a queued (pipelined) response; rejects when the connection closes first. */
+function assigned(res: ServerResponse): Promise<Socket> {
+  const conn = res.req.socket;
+  return new Promise((resolve, reject) => {
+    const onSocket = (s: Socket) => {
+      conn.off('close', onClose);
+      resolve(s);
+    };
+    const onClose = () => {
+      res.off('socket', onSocket);
+      reject(new Error('client went away'));
+    };
+    res.once('socket', onSocket);
+    conn.once('close', onClose);
   });
 }
