@@ -312,6 +312,51 @@ describe('tftp native pump', { skip }, () => {
     }
   });
 
+  it('ends empty and block-multiple files with an empty DATA block (RFC 1350 section 6), from memory and descriptor', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'metalseed-pump-'));
+    try {
+      const content: Record<string, Uint8Array> = {
+        empty: new Uint8Array(0),
+        two: randomBytes(1024), // 2 x 512: blocks 1, 2 and an empty 3
+        three: randomBytes(3 * 1468), // at blksize 1468 the empty block closes a window of 4
+      };
+      for (const [name, bytes] of Object.entries(content)) await writeFile(join(dir, name), bytes);
+      for (const source of [memoryFileSource(content), rootFileSource(dir, { cacheFileBytes: 0 })]) {
+        t = await startPumpServer(source);
+        for (const name of Object.keys(content)) {
+          for (const options of [{}, { windowsize: '2' }, { blksize: '1468', windowsize: '4' }]) {
+            const r = await tftpGet(t.port, name, { options });
+            assert.equal(r.error, null);
+            assert.deepEqual(
+              Buffer.from(r.data),
+              Buffer.from(content[name]!),
+              `${name} ${JSON.stringify(options)}`,
+            );
+          }
+        }
+        await waitFor(() => t!.events.length === 9);
+        assert.deepEqual(
+          t.events.map((e) => e.outcome),
+          Array(9).fill('done'),
+        );
+        t.server.close();
+        t = undefined;
+      }
+      // the empty last block itself, lock-step, seen by a raw client
+      t = await startPumpServer(memoryFileSource(content));
+      const c = await peer();
+      c.send(rrq({}, 'two'), t.port);
+      const d1 = await c.expect();
+      c.send({ op: 'ACK', block: 1 }, d1.from.port);
+      c.send({ op: 'ACK', block: 2 }, (await c.expect()).from.port);
+      const d3 = await c.expect();
+      assert.equal(blockOf(d3), 3);
+      assert.equal(d3.packet.op === 'DATA' ? d3.packet.data.length : -1, 0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rolls the block number over to 0 past block 65535 (a > 32 MiB file at blksize 512)', async () => {
     const big = randomBytes(512 * 65_536 + 1000); // blocks 1..65538: wire blocks 65535, 0, 1, 2
     t = await startPumpServer(memoryFileSource({ big }));
