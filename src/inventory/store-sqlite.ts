@@ -24,7 +24,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MetalseedError } from '../lib/errors.ts';
-import { Checkpointer, SAFETY_NET_PAGES } from './checkpointer.ts';
 import type { EventQuery, MachineKeys, Store } from './store.ts';
 import { APPLICATION_ID, MIGRATIONS } from './store-sqlite-migrations.ts';
 import type { Machine, NewTimelineEvent, ProfileSpec, Rule, TimelineEvent } from './types.ts';
@@ -39,12 +38,6 @@ export const DB_FILE = 'metalseed.db';
  * a machine's path waits for a timeline write.
  */
 const GROUP_COMMIT_MS = 5;
-
-/**
- * Group commits before WAL checkpoints move to their worker thread (checkpointer.ts): a store
- * that is merely opened and read (CLI, tests) never starts a thread.
- */
-const CHECKPOINTER_AFTER_COMMITS = 64;
 
 /** Timeline events per multi-row INSERT at most (one statement prepared per size used). */
 const EVENTS_PER_INSERT = 32;
@@ -140,8 +133,6 @@ export class SqliteStore implements Store {
   private readonly putTx: (m: Machine, expected: number | null) => Machine | null;
   private readonly deleteTx: (id: string) => boolean;
   private readonly insertEvents = new Map<number, Database.Statement>();
-  private checkpointer: Checkpointer | undefined;
-  private commits = 0;
   private readonly groupTx: (batch: Queued[]) => { ok: boolean; v: unknown }[];
   private queued: Queued[] = [];
   /** Machines appended to in the queued batch, with the retention asked for last. */
@@ -280,14 +271,6 @@ export class SqliteStore implements Store {
       if (r.ok) batch[i]!.resolve(r.v);
       else batch[i]!.reject(r.v);
     }
-    if (++this.commits === CHECKPOINTER_AFTER_COMMITS) this.startCheckpointer();
-  }
-
-  private startCheckpointer(): void {
-    try {
-      this.checkpointer = new Checkpointer(this.file);
-      this.db.pragma(`wal_autocheckpoint = ${SAFETY_NET_PAGES}`);
-    } catch {} // no worker thread: SQLite's own automatic checkpoint stays as it was
   }
 
   async getMachine(id: string): Promise<Machine | undefined> {
@@ -379,8 +362,6 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.commit();
-    await this.checkpointer?.stop();
-    this.checkpointer = undefined;
     if (this.db.open) this.db.close(); // checkpoints the WAL into the main file
   }
 }
