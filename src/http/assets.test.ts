@@ -18,6 +18,7 @@ import { testProvisioner } from '../../test/helpers/provisioner.ts';
 import { silentLogger } from '../lib/log.ts';
 import { native } from '../lib/native.ts';
 import { buildHttp } from './routes.ts';
+import { type SendFileAddon, sendBody, socketFd } from './zero-copy.ts';
 
 const BIG = randomBytes(9 * 1024 * 1024 + 123);
 const SMALL = Buffer.from('small file, streamed by @fastify/static\n');
@@ -184,6 +185,35 @@ describe('/assets/ on a real socket', {
       ],
       'both by sendfile(2)',
     );
+  });
+
+  it('a file replaced after its head was written is not sent under the old length', async () => {
+    const file = path.join(dir, 'lab', 'v1', 'vmlinuz');
+    const st = fs.statSync(file);
+    let outcome = '';
+    const srv = http.createServer((req, res) => {
+      // the head announces what a stat saw before the file changed (one byte longer)
+      res.writeHead(200, { 'content-length': String(st.size + 1) });
+      sendBody(
+        res,
+        socketFd(req.socket)!,
+        file,
+        { size: st.size + 1, mtimeMs: st.mtimeMs },
+        native() as SendFileAddon,
+      )
+        .then(() => {
+          outcome = 'sent';
+        })
+        .catch((e: Error) => {
+          outcome = e.message;
+          res.destroy();
+        });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const r = await get(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/`).catch((e: Error) => e);
+    srv.close();
+    assert.match(outcome, /changed between its head and its body/);
+    assert.ok(r instanceof Error || r.body.length === 0, 'no body bytes under the stale head');
   });
 
   it('dot files, traversal and missing files are not served', async () => {

@@ -101,7 +101,7 @@ async function zeroCopy(
   });
   const started = performance.now();
   try {
-    await sendBody(res, t.fd, t.file, t.stat.size, sendFile);
+    await sendBody(res, t.fd, t.file, t.stat, sendFile);
     step(req, 200, t.stat.size, performance.now() - started);
   } catch {
     res.destroy(); // the client sees a short body, never a wrong one

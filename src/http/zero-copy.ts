@@ -30,17 +30,18 @@ export interface SentBody {
 }
 
 /**
- * Writes `size` bytes of `file` as the body of `res`, whose head (with Content-Length) is set
- * but not sent. Resolves when every byte is handed to the kernel and `res` is ended; rejects
+ * Writes `file` as the body of `res`, whose head (with Content-Length and validators from
+ * `announced`) is set but not sent. Resolves when every byte is handed to the kernel and `res` is ended; rejects
  * (leaving `res` for the caller to destroy) when the client goes away or the file shrinks.
  */
 export async function sendBody(
   res: ServerResponse,
   fd: number,
   file: string,
-  size: number,
+  announced: { size: number; mtimeMs: number },
   addon: SendFileAddon,
 ): Promise<SentBody> {
+  const { size } = announced;
   // A pipelined request's response gets the socket only when the answers before it are done
   // (Node queues it); the head and the body must not overtake them.
   const socket = res.socket ?? (await assigned(res));
@@ -48,6 +49,11 @@ export async function sendBody(
   await drained(socket); // the head must be on the wire before bytes that bypass Node's queue
   const inFd = await fs.promises.open(file, 'r');
   try {
+    // the head announced the file as it was stat'ed by path; a file replaced since then must
+    // not go out under the old length and validators
+    const now = await inFd.stat();
+    if (now.size !== size || now.mtimeMs !== announced.mtimeMs)
+      throw new Error(`${file} changed between its head and its body`);
     const sent = await new Promise<SentBody>((resolve, reject) => {
       if (socket.destroyed) return reject(new Error('client went away'));
       // the socket closing (client gone, server shutting down) stops the copy: the addon holds
