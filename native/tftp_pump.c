@@ -96,6 +96,7 @@ typedef struct transfer {
   uint8_t *buf; /* read-ahead: buf_len bytes of the file from buf_off */
   int64_t buf_off, buf_len;
   size_t buf_cap;
+  int shrank; /* the file ended before `size`: the transfer ends with an ERROR */
   int64_t size;
   uint32_t blksize, windowsize;
   uint64_t base_ms, max_timeout_ms;
@@ -271,10 +272,12 @@ static int send_blocks(transfer_t *t, int64_t first, int64_t last) {
       }
       t->buf_off = off;
       t->buf_len = got;
-      if (got < ahead) { /* the file shrank under us: the shorter file is what is served */
-        t->size = off + got;
-        t->total = t->size / t->blksize + 1;
-        if (last > t->total) last = t->total;
+      if (got < ahead) {
+        /* The file shrank under us. Its size went out in the OACK (tsize, RFC 2349) and the
+         * end of a transfer is a short block (RFC 1350 section 6), so serving the shorter file
+         * would hand the client a truncated file as complete: end with an ERROR instead. */
+        t->shrank = 1;
+        return -1;
       }
     }
     base = t->buf + (off - t->buf_off);
@@ -389,7 +392,7 @@ static int burst(transfer_t *t) {
   arm(t);
   if (send_blocks(t, first, last) != 0) {
     char why[REASON_MAX];
-    snprintf(why, sizeof why, "read failed: %s", strerror(errno));
+    snprintf(why, sizeof why, "read failed: %s", t->shrank ? "the file shrank during the transfer" : strerror(errno));
     send_error(t->fd, 0, "read error", &t->peer);
     finish(t, OUT_ERROR, why);
     return 1;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -286,6 +286,28 @@ describe('tftp native pump', { skip }, () => {
     const e = await c.expect();
     assert.deepEqual(e.packet, { op: 'ERROR', code: 0, message: 'server shutting down' });
     assert.equal(e.from.port, d1.from.port);
+  });
+
+  it('ends with an ERROR when a file read by descriptor shrinks under a transfer (its tsize went out)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'metalseed-pump-'));
+    try {
+      await writeFile(join(dir, 'vmlinuz'), randomBytes(300_001));
+      t = await startPumpServer(rootFileSource(dir, { cacheFileBytes: 1000 }), { timeoutMs: 5000 });
+      const c = await peer();
+      c.send(rrq({ tsize: '0' }, 'vmlinuz'), t.port);
+      const oack = await c.expect();
+      assert.equal(oack.packet.op, 'OACK');
+      await truncate(join(dir, 'vmlinuz'), 1000); // replaced by a shorter file mid-transfer
+      c.send({ op: 'ACK', block: 0 }, oack.from.port);
+      const r = await c.expect();
+      assert.deepEqual(r.packet, { op: 'ERROR', code: 0, message: 'read error' }, 'not a short DATA block');
+      await waitFor(() => t!.events.length === 1);
+      assert.equal(t.events[0]?.outcome, 'error');
+      assert.match(t.events[0]?.reason ?? '', /shrank/);
+    } finally {
+      t?.server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads files larger than the cache through their descriptor', async () => {
