@@ -250,6 +250,13 @@ static void pump_writable(uv_poll_t *h, int status, int events) {
   if (p->off >= p->end) pump_finish(p, NULL, 0);
 }
 
+/* A pump that never started: its descriptor and memory go once libuv let go of the handle. */
+static void poll_freed(uv_handle_t *h) {
+  pump_t *p = (pump_t *)h->data;
+  close(p->sock);
+  free(p);
+}
+
 static napi_value send_file_async(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -296,9 +303,16 @@ static napi_value send_file_async(napi_env env, napi_callback_info info) {
   p->end = (off_t)(offset + count);
   p->id = next_pump_id++;
   if (next_pump_id <= 0) next_pump_id = 1;
+  rc = uv_poll_start(&p->poll, UV_WRITABLE | UV_DISCONNECT, pump_writable);
+  if (rc != 0) {
+    napi_delete_reference(env, p->done);
+    napi_async_destroy(env, p->ctx);
+    uv_close((uv_handle_t *)&p->poll, poll_freed);
+    napi_throw_error(env, "ESOCKOPT", uv_strerror(rc));
+    return NULL;
+  }
   p->next = pumps;
   pumps = p;
-  uv_poll_start(&p->poll, UV_WRITABLE | UV_DISCONNECT, pump_writable);
   napi_value id;
   napi_create_int32(env, p->id, &id);
   return id;
