@@ -670,7 +670,10 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[256];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_throw_error(env, "EPUMP", msg);
+  /* the errno name as the code where the caller acts on it (a shortage is retried later) */
+  const char *code = err == EMFILE ? "EMFILE" : err == ENFILE ? "ENFILE" : err == ENOBUFS ? "ENOBUFS"
+                   : err == ENOMEM ? "ENOMEM" : "EPUMP";
+  napi_throw_error(env, code, msg);
   return NULL;
 }
 

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
-import type { FileSource } from './files.ts';
+import { openUdp } from '../lib/udp.ts';
+import { type FileSource, memoryFileSource } from './files.ts';
 import { type Packet, TftpErrorCode } from './packet.ts';
+import { createTftpServer } from './server.ts';
 import { type Received, startTestServer, TestPeer, type TestServer, tftpGet, waitFor } from './testing.ts';
 
 const FILE = randomBytes(20_000);
@@ -182,6 +184,30 @@ describe('tftp server under faults', () => {
     assert.equal(blockOf(await c.expect()), 2);
     assert.equal(t.server.stats().requests, 1);
     assert.ok(t.records.filter((x) => x['event'] === 'tftp.drop').every((x) => x.level === 'debug'));
+  });
+
+  it('drops a request as busy when the host is out of descriptors, and refuses on other socket errors', async () => {
+    const socket = await openUdp({ port: 0, address: '127.0.0.1' });
+    let code = 'EMFILE';
+    const server = createTftpServer({
+      socket,
+      openTransferSocket: async () => {
+        throw Object.assign(new Error(`socket: ${code}`), { code });
+      },
+      transferPump: false,
+      files: memoryFileSource(FILES),
+    });
+    try {
+      const c = await peer();
+      c.send(rrq(), socket.port);
+      assert.equal(await c.next(300), null, 'no ERROR: the client retransmits later');
+      assert.equal(server.stats().dropped.busy, 1);
+      code = 'EACCES';
+      c.send(rrq(), socket.port);
+      assert.deepEqual((await c.expect()).packet, { op: 'ERROR', code: 0, message: 'Server error' });
+    } finally {
+      server.close();
+    }
   });
 
   it('drops requests beyond the transfer limit', async () => {

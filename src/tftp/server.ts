@@ -102,6 +102,8 @@ export interface TftpServer {
 }
 
 const MODES = new Set(['octet', 'netascii']);
+/** errno codes of a socket that could not open for want of resources (socket(2), bind(2)). */
+const SHORTAGES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 
 export function createTftpServer(opts: TftpServerOptions): TftpServer {
   const log = opts.logger ?? silentLogger;
@@ -209,6 +211,19 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
     }
   };
 
+  /**
+   * A transfer socket that would not open. Out of descriptors or buffers (a boot storm against
+   * a low RLIMIT_NOFILE) is a passing shortage: the request is dropped as busy and the client's
+   * retransmission comes back later, where an ERROR would end its boot (PXE ROMs give up on
+   * one). Anything else is refused with an ERROR.
+   */
+  const socketFailed = (err: unknown, req: RequestPacket, from: Peer): void => {
+    const e = err as NodeJS.ErrnoException;
+    log.warn({ event: 'tftp.socket_failed', err: e.message }, 'cannot open transfer socket');
+    if (e.code !== undefined && SHORTAGES.has(e.code)) drop('busy', from, `${req.filename} (${e.code})`);
+    else refuse('read_error', from, TftpErrorCode.NOT_DEFINED, 'Server error', req.filename);
+  };
+
   /** The DATA/ACK phase on the native pump's thread; null when its socket could not open. */
   const servePumped = async (
     req: RequestPacket,
@@ -236,8 +251,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
     } catch (err) {
       stats.active--;
       await source.close().catch(() => {});
-      log.warn({ event: 'tftp.socket_failed', err: (err as Error).message }, 'cannot open transfer socket');
-      refuse('read_error', from, TftpErrorCode.NOT_DEFINED, 'Server error', req.filename);
+      socketFailed(err, req, from);
       return null;
     }
   };
@@ -269,8 +283,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       socket = await opts.openTransferSocket({ ...opts.transferSocket, port: 0 });
     } catch (err) {
       await source.close().catch(() => {});
-      log.warn({ event: 'tftp.socket_failed', err: (err as Error).message }, 'cannot open transfer socket');
-      refuse('read_error', from, TftpErrorCode.NOT_DEFINED, 'Server error', req.filename);
+      socketFailed(err, req, from);
       return;
     }
     if (closed) {
