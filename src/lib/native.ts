@@ -21,27 +21,37 @@ export interface Native {
   sendFileCancel?(id: number): void;
 }
 
-let cached: Native | null | undefined;
+const loaded = new Map<string, unknown>();
 
-export function native(): Native {
-  if (cached === undefined) {
+/**
+ * The addon build/Release/NAME.node, loaded once; null when it was not built. The path is
+ * relative to this file in the sources (src/lib) and in a tsc output (dist/src/lib).
+ */
+function addon<T>(name: string): T | null {
+  if (!loaded.has(name)) {
     const require = createRequire(import.meta.url);
-    cached = null;
-    for (const p of ['../../build/Release/sockopt.node', '../../../build/Release/sockopt.node']) {
+    let found: unknown = null;
+    for (const dir of ['../../build/Release', '../../../build/Release']) {
       try {
-        cached = require(p) as Native;
+        found = require(`${dir}/${name}.node`);
         break;
       } catch {}
     }
+    loaded.set(name, found);
   }
-  if (!cached) {
+  return loaded.get(name) as T | null;
+}
+
+export function native(): Native {
+  const n = addon<Native>('sockopt');
+  if (!n) {
     throw new MetalseedError(
       'INTERFACE',
       'the native addon build/Release/sockopt.node is missing (needed to bind DHCP to an interface)',
       'run `npm install` in the metalseed directory (it builds the addon with node-gyp)',
     );
   }
-  return cached;
+  return n;
 }
 
 /**
@@ -85,21 +95,9 @@ export interface NativeTftpPump {
   active(): number;
 }
 
-let pumpCached: NativeTftpPump | null | undefined;
-
 /** The TFTP pump addon, or null when it was not built (callers then keep transfers in JS). */
 export function nativeTftpPump(): NativeTftpPump | null {
-  if (pumpCached === undefined) {
-    const require = createRequire(import.meta.url);
-    pumpCached = null;
-    for (const p of ['../../build/Release/tftp_pump.node', '../../../build/Release/tftp_pump.node']) {
-      try {
-        pumpCached = require(p) as NativeTftpPump;
-        break;
-      } catch {}
-    }
-  }
-  return pumpCached;
+  return addon<NativeTftpPump>('tftp_pump');
 }
 
 /**
@@ -116,19 +114,7 @@ export interface NativeDhcpBatch {
   stats(id: number): { reads: number; datagrams: number; calls: number; truncated: number } | undefined;
 }
 
-let batchCached: NativeDhcpBatch | null | undefined;
-
 /** The DHCP batching addon, or null when it was not built (callers then use dgram as before). */
 export function nativeDhcpBatch(): NativeDhcpBatch | null {
-  if (batchCached === undefined) {
-    const require = createRequire(import.meta.url);
-    batchCached = null;
-    for (const p of ['../../build/Release/dhcp_batch.node', '../../../build/Release/dhcp_batch.node']) {
-      try {
-        batchCached = require(p) as NativeDhcpBatch;
-        break;
-      } catch {}
-    }
-  }
-  return batchCached;
+  return addon<NativeDhcpBatch>('dhcp_batch');
 }
