@@ -9,7 +9,9 @@
  * each readable event reads the socket with recvmmsg(2) until it is empty or READ_CAP
  * datagrams were read (level-triggered: the rest is read on the next turn). The cap keeps the
  * other events of the loop going: draining a backlog of thousands at once held the lease
- * syncs' completions, and so the ACKs, for over a second (perfdhcp counted them lost). Each recvmmsg chunk reaches JavaScript as one Buffer: one call per chunk
+ * syncs' completions, and so the ACKs, past perfdhcp's 1-s drop time, and with 256 a turn
+ * the whole seed still lost more under perfdhcp than with dgram's 32; with 64 it does not
+ * (docs/benchmarks.md, DHCP). Each recvmmsg chunk reaches JavaScript as one Buffer: one call per chunk
  * instead of one per datagram. Replies leave with sendmmsg(2), one system call per group.
  *
  * Record layout (both directions), 4-byte aligned:
@@ -39,7 +41,7 @@
 
 #define CHUNK 64          /* datagrams per recvmmsg / sendmmsg call */
 #define SLOT 2048         /* bytes per received datagram (DHCP: 576 minimum, MTU 1500 at most) */
-#define READ_CAP 256      /* datagrams per readable event at most (dgram reads 32 per turn) */
+#define READ_CAP 64       /* datagrams per readable event at most (dgram reads 32 per turn) */
 #define HDR 8
 
 typedef struct reader {
