@@ -61,6 +61,28 @@ async function startPumpServer(files: FileSource, limits: Partial<TftpLimits> = 
   return { server, port: socket.port, events, records };
 }
 
+/** Runs `script` as an ES module in a child Node (tsx); its exit code (null: killed after 15 s) and stdout. */
+async function runModule(script: string): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(null);
+    }, 15_000);
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  return { code, out };
+}
+
 describe('tftp native pump', { skip }, () => {
   let t: PumpServer | undefined;
   const peers: TestPeer[] = [];
@@ -404,23 +426,7 @@ describe('tftp native pump', { skip }, () => {
         ${closeIt ? 'server.close();' : 'socket.close(); // the listener alone would keep Node alive'}
         console.log('done');
       `;
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-      });
-      const code = await new Promise<number | null>((resolve) => {
-        const timer = setTimeout(() => {
-          child.kill('SIGKILL');
-          resolve(null);
-        }, 15_000);
-        child.on('exit', (c) => {
-          clearTimeout(timer);
-          resolve(c);
-        });
-      });
+      const { code, out } = await runModule(script);
       assert.equal(code, 0, `child exits by itself (close: ${closeIt})`);
       assert.equal(out.trim(), 'done');
     }
@@ -450,23 +456,7 @@ describe('tftp native pump', { skip }, () => {
       server.close();
       console.log(JSON.stringify({ bytes: r.data.length, error: r.error, events }));
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(null);
-      }, 15_000);
-      child.on('exit', (c) => {
-        clearTimeout(timer);
-        resolve(c);
-      });
-    });
+    const { code, out } = await runModule(script);
     assert.deepEqual(JSON.parse(out.trim() || 'null'), { bytes: 5000, error: null, events: ['done'] });
     assert.equal(code, 0, 'the child exits by itself');
   });
