@@ -6,17 +6,12 @@
  * cost per DORA. Usage (inside the server namespace): node --import tsx dhcp-core.ts DATADIR
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { DhcpServer, FileJournal, Pool } from '../../src/dhcp/index.ts';
-import { silentLogger } from '../../src/lib/log.ts';
-import { parseIPv4 } from '../../src/lib/net.ts';
 import { openUdp } from '../../src/lib/udp.ts';
+import { BENCH_SEED, benchDhcpServer } from './bench-dhcp.ts';
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: dhcp-core.ts DATADIR');
 mkdirSync(dir, { recursive: true });
-const ip = (s: string): number => parseIPv4(s) ?? Number.NaN;
-const seed = ip('10.77.0.1');
 const socket = await openUdp({
   port: 67,
   device: 'bsrv0',
@@ -24,24 +19,10 @@ const socket = await openUdp({
   reuseAddr: true,
   batched: process.env.METALSEED_DHCP_BATCH !== '0', // as serve-dhcp.ts
 });
-const journal = new FileJournal(join(dir, 'leases.jsonl'), silentLogger);
-const pool = new Pool({
-  start: ip('10.77.1.0'),
-  end: ip('10.77.255.254'),
-  reservations: new Map(),
-  excluded: new Set([seed]),
-  journal,
-  now: Date.now,
-});
-const server = new DhcpServer({
-  mode: 'authoritative',
-  serverId: seed,
+const { server, journal } = benchDhcpServer({
+  dir,
   socket,
-  pool,
-  subnetMask: ip('255.255.0.0'),
-  leaseSeconds: 43_200,
-  boot: () => ({ file: 'ipxe.efi', siaddr: seed }),
-  logger: silentLogger,
+  boot: () => ({ file: 'ipxe.efi', siaddr: BENCH_SEED }),
 });
 process.on('SIGTERM', () => {
   server.close();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseConfigText } from '../../src/config/index.ts';
-import { DhcpServer, encode, FileJournal, MessageType, Pool } from '../../src/dhcp/index.ts';
+import { encode, MessageType } from '../../src/dhcp/index.ts';
 import { openSqliteStore } from '../../src/inventory/index.ts';
 import { silentLogger } from '../../src/lib/log.ts';
 import { mustIPv4 } from '../../src/lib/net.ts';
@@ -17,6 +17,7 @@ import type { UdpSocket } from '../../src/lib/udp.ts';
 import { Provisioner } from '../../src/provisioner/index.ts';
 import { seedCatalog } from '../../src/seed-catalog.ts';
 import { clientPacket } from '../../test/helpers/dhcp-packets.ts';
+import { BENCH_SEED, benchDhcpServer } from './bench-dhcp.ts';
 
 const N = Number(process.argv[2] ?? 20000);
 const BATCH = Number(process.argv[3] ?? 20);
@@ -24,7 +25,7 @@ const dir = mkdtempSync(join(tmpdir(), 'dhcp-inproc-'));
 const config = parseConfigText(`dataDir: ${dir}\n`, 'inproc.yaml');
 const store = openSqliteStore(dir);
 await seedCatalog(store, config);
-const seed = mustIPv4('10.77.0.1');
+const seed = BENCH_SEED;
 const origPut = store.putMachine.bind(store);
 let puts = 0;
 store.putMachine = (m, v) => {
@@ -49,26 +50,7 @@ const socket: UdpSocket = {
   onMessage: () => {},
   close: () => {},
 };
-const journal = new FileJournal(join(dir, 'leases.jsonl'), silentLogger);
-const pool = new Pool({
-  start: mustIPv4('10.77.1.0'),
-  end: mustIPv4('10.77.255.254'),
-  reservations: new Map(),
-  excluded: new Set([seed]),
-  journal,
-  now: Date.now,
-});
-const server = new DhcpServer({
-  mode: 'authoritative',
-  serverId: seed,
-  socket,
-  pool,
-  subnetMask: mustIPv4('255.255.0.0'),
-  leaseSeconds: 43200,
-  boot: p.dhcpBoot,
-  logger: silentLogger,
-  onEvent: p.onDhcpEvent,
-});
+const { server, journal, pool } = benchDhcpServer({ dir, socket, boot: p.dhcpBoot, onEvent: p.onDhcpEvent });
 const mac = (i: number) =>
   `52:54:${[i >>> 24, (i >>> 16) & 255, (i >>> 8) & 255, i & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
 const pxe = { vendorClass: 'PXEClient:Arch:00007:UNDI:003016', arch: 7, giaddr: mustIPv4('10.77.0.2') };
