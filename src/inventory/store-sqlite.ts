@@ -159,6 +159,8 @@ export class SqliteStore implements Store {
       const ids = identifiers(m);
       if (current !== null && sameIdentifiers(st.ids.all(m.id), ids)) return parse<Machine>({ body });
       if (current !== null) st.dropIds.run(m.id); // a new machine has none (ON DELETE CASCADE)
+      // nor events (their machine_id references machines): its first append need not count them
+      else this.eventCounts.set(m.id, 0);
       for (const [kind, value] of ids) {
         try {
           st.addId.run(kind, value, m.id);
