@@ -158,9 +158,12 @@ export class SqliteStore implements Store {
       st.putMachine.run(m.id, version, m.firstSeen, body);
       const ids = identifiers(m);
       if (current !== null && sameIdentifiers(st.ids.all(m.id), ids)) return parse<Machine>({ body });
-      if (current !== null) st.dropIds.run(m.id); // a new machine has none (ON DELETE CASCADE)
-      // nor events (their machine_id references machines): its first append need not count them
-      else this.eventCounts.set(m.id, 0);
+      if (current !== null) {
+        st.dropIds.run(m.id); // a new machine has none (ON DELETE CASCADE)
+      } else {
+        // nor events (their machine_id references machines): its first append need not count them
+        this.eventCounts.set(m.id, 0);
+      }
       for (const [kind, value] of ids) {
         try {
           st.addId.run(kind, value, m.id);
