@@ -591,13 +591,18 @@ stop:
   return NULL;
 }
 
+/* Tells the pump thread that a transfer, an abort or the stop is queued (its eventfd, in its epoll set). */
+static void wake_pump(void) {
+  uint64_t one = 1;
+  ssize_t w = write(P.evfd, &one, sizeof one);
+  (void)w; /* a full counter still wakes the thread */
+}
+
 static void pump_stop(void *arg) {
   (void)arg;
   if (!P.started) return;
   __atomic_store_n(&P.stopping, 1, __ATOMIC_RELEASE);
-  uint64_t one = 1;
-  ssize_t r = write(P.evfd, &one, sizeof one);
-  (void)r;
+  wake_pump();
   pthread_join(P.thread, NULL);
   /* The module outlives this environment when another realm has loaded it too (a worker
    * thread's, or the main thread's while a worker ran the pump), and that realm may start
@@ -875,9 +880,7 @@ static napi_value js_transfer(napi_env env, napi_callback_info info) {
   t->qnext = P.queue;
   P.queue = t;
   pthread_mutex_unlock(&P.lock);
-  uint64_t one = 1;
-  ssize_t w = write(P.evfd, &one, sizeof one);
-  (void)w;
+  wake_pump();
   napi_value port;
   napi_create_uint32(env, ntohs(local.sin_port), &port);
   return port;
@@ -901,9 +904,7 @@ static napi_value js_abort(napi_env env, napi_callback_info info) {
   c->next = P.aborts;
   P.aborts = c;
   pthread_mutex_unlock(&P.lock);
-  uint64_t one = 1;
-  ssize_t w = write(P.evfd, &one, sizeof one);
-  (void)w;
+  wake_pump();
   return NULL;
 }
 
