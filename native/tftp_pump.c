@@ -726,6 +726,21 @@ static int get_string(napi_env env, napi_value v, char *out, size_t n) {
   return (int)len;
 }
 
+/*
+ * The bytes of a typed array argument of type `want`: 1 with *p and *len set, 0 when the
+ * argument is null or undefined, -1 when it is anything else.
+ */
+static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **p, size_t *len) {
+  napi_valuetype vt;
+  if (napi_typeof(env, v, &vt) != napi_ok) return -1;
+  if (vt == napi_null || vt == napi_undefined) return 0;
+  napi_typedarray_type tt;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &tt, len, p, &ab, &off) != napi_ok || tt != want) return -1;
+  return 1;
+}
+
 static napi_value js_transfer(napi_env env, napi_callback_info info) {
   size_t argc = 15;
   napi_value argv[15];
@@ -756,38 +771,27 @@ static napi_value js_transfer(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "transfer(): bad argument types or ranges");
     return NULL;
   }
-  const uint8_t *data = NULL;
-  napi_valuetype dtype;
-  napi_typeof(env, argv[5], &dtype);
-  if (dtype != napi_null && dtype != napi_undefined) {
-    napi_typedarray_type tt;
-    size_t dlen;
-    void *dp;
-    napi_value ab;
-    size_t boff;
-    if (napi_get_typedarray_info(env, argv[5], &tt, &dlen, &dp, &ab, &boff) != napi_ok || tt != napi_uint8_array ||
-        (int64_t)dlen < size) {
-      napi_throw_type_error(env, NULL, "transfer(): data must be a Uint8Array of at least `size` bytes");
-      return NULL;
-    }
-    data = dp;
-  } else if (file_fd < 0) {
+  void *dp = NULL, *sp = NULL, *fp = NULL;
+  size_t dlen = 0, slen = 0, flen = 0;
+  int has_data = typed_array(env, argv[5], napi_uint8_array, &dp, &dlen);
+  if (has_data < 0 || (has_data && (int64_t)dlen < size)) {
+    napi_throw_type_error(env, NULL, "transfer(): data must be a Uint8Array of at least `size` bytes");
+    return NULL;
+  }
+  if (!has_data && file_fd < 0) {
     napi_throw_type_error(env, NULL, "transfer(): needs data or a file descriptor");
     return NULL;
   }
-  int32_t *state;
-  {
-    napi_typedarray_type tt;
-    size_t slen;
-    void *sp;
-    napi_value ab;
-    size_t boff;
-    if (napi_get_typedarray_info(env, argv[14], &tt, &slen, &sp, &ab, &boff) != napi_ok || tt != napi_int32_array ||
-        slen < S_LEN) {
-      napi_throw_type_error(env, NULL, "transfer(): state must be an Int32Array(8)");
-      return NULL;
-    }
-    state = sp;
+  const uint8_t *data = dp;
+  if (typed_array(env, argv[14], napi_int32_array, &sp, &slen) != 1 || slen < S_LEN) {
+    napi_throw_type_error(env, NULL, "transfer(): state must be an Int32Array(8)");
+    return NULL;
+  }
+  int32_t *state = sp;
+  int has_first = typed_array(env, argv[13], napi_uint8_array, &fp, &flen);
+  if (has_first < 0 || (has_first && flen == 0)) {
+    napi_throw_type_error(env, NULL, "transfer(): first must be a non-empty Uint8Array or null");
+    return NULL;
   }
   struct sockaddr_in local = {.sin_family = AF_INET}, peer = {.sin_family = AF_INET};
   if ((bind_addr[0] && inet_pton(AF_INET, bind_addr, &local.sin_addr) != 1) ||
@@ -808,22 +812,7 @@ static napi_value js_transfer(napi_env env, napi_callback_info info) {
     t->buf_cap = (size_t)cap;
     t->buf = malloc(t->buf_cap + 1);
   }
-  napi_valuetype ftype;
-  napi_typeof(env, argv[13], &ftype);
-  if (ftype != napi_null && ftype != napi_undefined) {
-    napi_typedarray_type tt;
-    size_t flen;
-    void *fp;
-    napi_value ab;
-    size_t boff;
-    if (napi_get_typedarray_info(env, argv[13], &tt, &flen, &fp, &ab, &boff) != napi_ok || tt != napi_uint8_array ||
-        flen == 0) {
-      free(t->hdr);
-      free(t->buf);
-      free(t);
-      napi_throw_type_error(env, NULL, "transfer(): first must be a non-empty Uint8Array or null");
-      return NULL;
-    }
+  if (has_first) {
     t->first = malloc(flen);
     if (t->first) memcpy(t->first, fp, flen);
     t->first_len = flen;
