@@ -92,6 +92,16 @@ describe('tftp native pump', { skip }, () => {
     return p;
   };
   const files = memoryFileSource({ 'ipxe.efi': FILE });
+  /** Runs `fn` with a fresh directory, then closes the server it started and removes the directory. */
+  const inTempDir = async (fn: (dir: string) => Promise<void>): Promise<void> => {
+    const dir = await mkdtemp(join(tmpdir(), 'metalseed-pump-'));
+    try {
+      await fn(dir);
+    } finally {
+      t?.server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
   afterEach(() => {
     t?.server.close();
     t = undefined;
@@ -311,8 +321,7 @@ describe('tftp native pump', { skip }, () => {
   });
 
   it('ends with an ERROR when a file read by descriptor shrinks under a transfer (its tsize went out)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'metalseed-pump-'));
-    try {
+    await inTempDir(async (dir) => {
       await writeFile(join(dir, 'vmlinuz'), randomBytes(300_001));
       t = await startPumpServer(rootFileSource(dir, { cacheFileBytes: 1000 }), { timeoutMs: 5000 });
       const c = await peer();
@@ -326,15 +335,11 @@ describe('tftp native pump', { skip }, () => {
       await waitFor(() => t!.events.length === 1);
       assert.equal(t.events[0]?.outcome, 'error');
       assert.match(t.events[0]?.reason ?? '', /shrank/);
-    } finally {
-      t?.server.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('reads files larger than the cache through their descriptor', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'metalseed-pump-'));
-    try {
+    await inTempDir(async (dir) => {
       const big = randomBytes(300_001);
       await writeFile(join(dir, 'vmlinuz'), big);
       t = await startPumpServer(rootFileSource(dir, { cacheFileBytes: 1000 }));
@@ -350,10 +355,7 @@ describe('tftp native pump', { skip }, () => {
           ['done', 300_001],
         ],
       );
-    } finally {
-      t?.server.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('ends empty and block-multiple files with an empty DATA block (RFC 1350 section 6), from memory and descriptor', async () => {
