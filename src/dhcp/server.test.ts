@@ -9,7 +9,7 @@ import { FLAG_BROADCAST, Opt } from './constants.ts';
 import { type LeaseJournal, memoryJournal } from './lease.ts';
 import { decode, encode, messageType } from './packet.ts';
 import { Pool } from './pool.ts';
-import { type BootHook, type DhcpMode, DhcpServer } from './server.ts';
+import { type BootHook, type DhcpMode, DhcpServer, type DhcpServerOptions } from './server.ts';
 
 const SEED = ip('10.1.0.1');
 const MAC = '52:54:00:aa:00:01';
@@ -27,6 +27,23 @@ function plainPool(journal: LeaseJournal = memoryJournal()) {
     journal,
     now: Date.now,
   });
+}
+
+/** An authoritative server of 10.1.0.0/24 on a fake socket, over `pool`. */
+function plainServer(pool: Pool, o: Partial<DhcpServerOptions> = {}) {
+  const socket = new FakeUdp(67);
+  const server = new DhcpServer({
+    mode: 'authoritative',
+    serverId: SEED,
+    socket,
+    pool,
+    subnetMask: ip('255.255.255.0'),
+    leaseSeconds: 600,
+    boot: bootHook,
+    logger: silentLogger,
+    ...o,
+  });
+  return { server, socket };
 }
 
 function setup(mode: DhcpMode = 'authoritative') {
@@ -209,22 +226,14 @@ describe('DHCP server, proxy mode', () => {
 
 describe('DHCP server, group commit', () => {
   it('answers a retransmitted DISCOVER/REQUEST with the same reply, without the boot hook or events again', () => {
-    const socket = new FakeUdp(67);
     const pool = plainPool();
     let hooks = 0;
     const events: string[] = [];
-    const server = new DhcpServer({
-      mode: 'authoritative',
-      serverId: SEED,
-      socket,
-      pool,
-      subnetMask: ip('255.255.255.0'),
-      leaseSeconds: 600,
+    const { server, socket } = plainServer(pool, {
       boot: (q) => {
         hooks++;
         return bootHook(q);
       },
-      logger: silentLogger,
       onEvent: (e) => events.push(e.event),
     });
     const from = { address: '0.0.0.0', port: 68 };
@@ -277,18 +286,7 @@ describe('DHCP server, group commit', () => {
       },
       close() {},
     };
-    const socket = new FakeUdp(67);
-    const pool = plainPool(journal);
-    new DhcpServer({
-      mode: 'authoritative',
-      serverId: SEED,
-      socket,
-      pool,
-      subnetMask: ip('255.255.255.0'),
-      leaseSeconds: 600,
-      boot: bootHook,
-      logger: silentLogger,
-    });
+    const { socket } = plainServer(plainPool(journal));
     for (let i = 0; i < 10; i++) {
       const mac = `52:54:00:cc:00:0${i}`;
       socket.deliver(encode(clientPacket({ mac, type: 'REQUEST', requested: ip(`10.1.0.${110 + i}`) })), {
