@@ -5,7 +5,15 @@ import { openUdp } from '../lib/udp.ts';
 import { type FileSource, memoryFileSource } from './files.ts';
 import { type Packet, TftpErrorCode } from './packet.ts';
 import { createTftpServer } from './server.ts';
-import { type Received, startTestServer, TestPeer, type TestServer, tftpGet, waitFor } from './testing.ts';
+import {
+  type Received,
+  startTestServer,
+  strangerGetsError5,
+  TestPeer,
+  type TestServer,
+  tftpGet,
+  waitFor,
+} from './testing.ts';
 
 const FILE = randomBytes(20_000);
 const FILES = { 'ipxe.efi': FILE };
@@ -59,23 +67,7 @@ describe('tftp server under faults', () => {
 
   it('answers a stranger with ERROR 5 and carries on', async () => {
     t = await startTestServer(FILES, { timeoutMs: 5000 });
-    const c = await peer();
-    const stranger = await peer();
-    c.send(rrq(), t.port);
-    const d1 = await c.expect();
-    stranger.send({ op: 'ACK', block: 1 }, d1.from.port);
-    const e = await stranger.expect();
-    assert.deepEqual(e.packet, {
-      op: 'ERROR',
-      code: TftpErrorCode.UNKNOWN_TID,
-      message: 'Unknown transfer ID',
-    });
-    stranger.send({ op: 'ERROR', code: 0, message: 'go away' }, d1.from.port);
-    assert.equal(await stranger.next(200), null, 'an ERROR is never answered');
-    assert.equal(await c.next(50), null, 'the real client saw nothing');
-    c.send({ op: 'ACK', block: 1 }, d1.from.port);
-    assert.equal(blockOf(await c.expect()), 2);
-    assert.equal(t.server.stats().dropped.unknown_tid, 2);
+    await strangerGetsError5(t.port, t.server);
   });
 
   it('treats the UEFI abort after OACK as normal and quiet', async () => {

@@ -1,13 +1,15 @@
 /**
  * Test helpers, not exported from index.ts: `TestPeer` scripts exact packet exchanges,
  * `tftpGet` is a tiny client (options, RFC 7440 receiver rules, a hook that loses ACKs on
- * purpose), `startTestServer` runs a server on loopback.
+ * purpose), `startTestServer` runs a server on loopback, `strangerGetsError5` is a scenario
+ * both transfer implementations (transfer.ts, the pump) must pass.
  */
+import assert from 'node:assert/strict';
 import { DecodeError } from '../lib/errors.ts';
 import { type LogRecord, recordingLogger } from '../lib/log.ts';
 import { openUdp, type Peer, type UdpSocket } from '../lib/udp.ts';
 import { type FileSource, memoryFileSource } from './files.ts';
-import { decode, encode, type Packet, type TftpOptions } from './packet.ts';
+import { decode, encode, type Packet, TftpErrorCode, type TftpOptions } from './packet.ts';
 import { createTftpServer, type TftpLimits, type TftpServer } from './server.ts';
 import type { TransferEvent } from './transfer.ts';
 
@@ -244,5 +246,36 @@ export async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
   while (!cond()) {
     if (Date.now() > until) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * RFC 1350 section 4: a packet from a stranger to a running transfer (port `port` of `server`)
+ * gets ERROR 5, an ERROR from the stranger is never answered, and the client's transfer goes on
+ * as if nothing happened.
+ */
+export async function strangerGetsError5(port: number, server: TftpServer): Promise<void> {
+  const c = await TestPeer.open();
+  const stranger = await TestPeer.open();
+  try {
+    c.send({ op: 'RRQ', filename: 'ipxe.efi', mode: 'octet', options: new Map() }, port);
+    const d1 = await c.expect();
+    assert.equal(d1.packet.op === 'DATA' && d1.packet.block, 1);
+    stranger.send({ op: 'ACK', block: 1 }, d1.from.port);
+    assert.deepEqual((await stranger.expect()).packet, {
+      op: 'ERROR',
+      code: TftpErrorCode.UNKNOWN_TID,
+      message: 'Unknown transfer ID',
+    });
+    stranger.send({ op: 'ERROR', code: 0, message: 'go away' }, d1.from.port);
+    assert.equal(await stranger.next(200), null, 'an ERROR is never answered');
+    assert.equal(await c.next(50), null, 'the real client saw nothing');
+    c.send({ op: 'ACK', block: 1 }, d1.from.port);
+    const d2 = await c.expect();
+    assert.equal(d2.packet.op === 'DATA' && d2.packet.block, 2);
+    assert.equal(server.stats().dropped.unknown_tid, 2);
+  } finally {
+    c.close();
+    stranger.close();
   }
 }
