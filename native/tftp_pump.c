@@ -517,13 +517,20 @@ static void on_readable(transfer_t *t) {
 
 /* ---- the thread ---- */
 
-static void take_commands(void) {
+/* Takes the transfers and aborts handed over from JavaScript, leaving both lists empty. */
+static void detach_queues(transfer_t **q, command_t **a) {
   pthread_mutex_lock(&P.lock);
-  transfer_t *q = P.queue;
-  command_t *a = P.aborts;
+  *q = P.queue;
+  *a = P.aborts;
   P.queue = NULL;
   P.aborts = NULL;
   pthread_mutex_unlock(&P.lock);
+}
+
+static void take_commands(void) {
+  transfer_t *q;
+  command_t *a;
+  detach_queues(&q, &a);
   /* the queue is LIFO; order among new transfers does not matter */
   while (q) {
     transfer_t *t = q;
@@ -608,12 +615,9 @@ static void pump_stop(void *arg) {
    * thread's, or the main thread's while a worker ran the pump), and that realm may start
    * the pump again: leave nothing of this run behind, least of all `stopping`, which would
    * end the next pump's first transfers unreported. */
-  pthread_mutex_lock(&P.lock);
-  transfer_t *q = P.queue;
-  command_t *a = P.aborts;
-  P.queue = NULL;
-  P.aborts = NULL;
-  pthread_mutex_unlock(&P.lock);
+  transfer_t *q;
+  command_t *a;
+  detach_queues(&q, &a);
   while (q) { /* handed over after the thread's last look (none from this realm's own thread) */
     transfer_t *t = q;
     q = q->qnext;
