@@ -72,6 +72,7 @@ export async function startDhcp(
       dns: config.dhcp.dns,
       ...(config.dhcp.domain ? { domain: config.dhcp.domain } : {}),
       leaseSeconds: config.dhcp.leaseTime,
+      leaseSync: config.dhcp.leaseSync,
       boot: provisioner.dhcpBoot,
       logger,
       onEvent: provisioner.onDhcpEvent,

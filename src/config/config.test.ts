@@ -53,6 +53,7 @@ describe('config', () => {
     assert.equal(c.dataDir, '/var/lib/metalseed');
     assert.equal(c.http.port, 8080);
     assert.equal(c.dhcp.mode, 'authoritative');
+    assert.equal(c.dhcp.leaseSync, 'before-reply');
     assert.equal(c.tftp.root, '/usr/lib/ipxe');
     assert.equal(c.tftp.binaries.bios, 'undionly.kpxe');
     assert.equal(c.defaultRole, 'worker');
@@ -69,6 +70,7 @@ describe('config', () => {
     ['bad range', 'dhcp:\n  range: 10.0.0.9-10.0.0.1\n', 2, 'dhcp.range', /first address is after the last/],
     ['bad mode', 'dhcp: { mode: relay }\n', 1, 'dhcp.mode', /authoritative \| proxy \| off/],
     ['bad duration', 'dhcp:\n  leaseTime: soon\n', 2, 'dhcp.leaseTime', /duration like 90s/],
+    ['bad lease sync', 'dhcp:\n  leaseSync: never\n', 2, 'dhcp.leaseSync', /before-reply \| after-reply/],
     ['bad port', 'http:\n  port: 70000\n', 2, 'http.port', /integer from 1 to 65535/],
     [
       'bad mac in a list',

@@ -76,7 +76,17 @@ export function parseConfig(raw: unknown, source: string, baseDir = process.cwd(
 function parseDhcp(v: unknown): Config['dhcp'] {
   const p = ['dhcp'];
   const o = f.obj(v, p);
-  f.knownKeys(o, p, ['mode', 'range', 'leaseTime', 'netmask', 'router', 'dns', 'domain', 'ipxeNoProxyWait']);
+  f.knownKeys(o, p, [
+    'mode',
+    'range',
+    'leaseTime',
+    'leaseSync',
+    'netmask',
+    'router',
+    'dns',
+    'domain',
+    'ipxeNoProxyWait',
+  ]);
   const range = o.range === undefined || o.range === null ? null : parseRange(o.range, [...p, 'range']);
   const netmask = f.optIpv4(o.netmask, [...p, 'netmask']);
   if (netmask !== null && !isContiguousMask(netmask)) {
@@ -86,6 +96,7 @@ function parseDhcp(v: unknown): Config['dhcp'] {
     mode: f.oneOf(o.mode, [...p, 'mode'], ['authoritative', 'proxy', 'off'], 'authoritative'),
     range,
     leaseTime: f.duration(o.leaseTime, [...p, 'leaseTime'], d.DEFAULT_LEASE_SECONDS),
+    leaseSync: f.oneOf(o.leaseSync, [...p, 'leaseSync'], ['before-reply', 'after-reply'], 'before-reply'),
     netmask,
     router: f.optIpv4(o.router, [...p, 'router']),
     dns: f.list(o.dns, [...p, 'dns']).map((x, i) => f.ipv4(x, [...p, 'dns', i])),

@@ -32,6 +32,11 @@ export interface Config {
     mode: DhcpModeSetting;
     range: { start: number; end: number } | null;
     leaseTime: number;
+    /**
+     * Whether an ACK waits for its lease's fdatasync (`before-reply`) or only for its write to
+     * the journal file (`after-reply`; synced within 10 ms). See dhcp/server.ts `LeaseSync`.
+     */
+    leaseSync: 'before-reply' | 'after-reply';
     netmask: number | null;
     router: number | null;
     dns: number[];

@@ -40,4 +40,5 @@ export {
   DhcpServer,
   type DhcpServerOptions,
   type DhcpStats,
+  type LeaseSync,
 } from './server.ts';

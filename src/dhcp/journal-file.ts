@@ -1,7 +1,8 @@
 /**
- * A lease journal in a JSON-lines file in `dataDir`: the changes since the last sync are
- * appended with one write when `sync` or `syncAsync` starts, and fdatasync runs before the ACKs
- * that depend on them are sent; the newest row for an address wins. On open the file is
+ * A lease journal in a JSON-lines file in `dataDir`: the changes since the last write are
+ * appended with one write(2) when `write`, `sync` or `syncAsync` starts, and fdatasync runs
+ * before the ACKs that depend on them are sent (or, with `dhcp.leaseSync: after-reply`, right
+ * after: see server.ts); the newest row for an address wins. On open the file is
  * compacted (written to a temporary file, synced, renamed) so it does not grow forever. A torn
  * last line from a crash is skipped and reported, never fatal.
  */
@@ -60,8 +61,16 @@ export class FileJournal implements LeaseJournal {
     this.dirty = true;
   }
 
-  /** Appends the pending rows (the replies that depend on them wait for the sync after). */
-  private write(): number {
+  get unwritten(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /** Appends the pending rows with one write(2); they stay `dirty` until a sync covers them. */
+  write(): void {
+    this.append();
+  }
+
+  private append(): number {
     if (this.fd === null) this.fd = fs.openSync(this.file, 'a');
     if (this.pending.length > 0) {
       fs.writeSync(this.fd, this.pending.length === 1 ? this.pending[0]! : this.pending.join(''));
@@ -72,7 +81,7 @@ export class FileJournal implements LeaseJournal {
 
   sync(): void {
     if (!this.dirty) return;
-    fs.fdatasyncSync(this.write());
+    fs.fdatasyncSync(this.append());
     this.dirty = false;
   }
 
@@ -83,7 +92,7 @@ export class FileJournal implements LeaseJournal {
     }
     let fd: number;
     try {
-      fd = this.write();
+      fd = this.append();
     } catch (err) {
       done(err as Error);
       return;

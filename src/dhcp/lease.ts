@@ -20,13 +20,23 @@ export interface Lease {
  * Durable lease storage with group commit: `put` records a change, `sync` makes every change
  * so far durable. The DHCP server calls `sync` once for all replies of one event-loop turn,
  * before any of them leaves, so a burst of ACKs costs one fdatasync instead of one each.
+ * With `dhcp.leaseSync: after-reply` it calls `write` instead before the replies leave, and
+ * syncs afterwards (see server.ts).
  */
 export interface LeaseJournal {
   load(): Lease[];
   put(lease: Lease): void;
-  /** True when changes were put since the last sync. */
+  /** True when changes were put since the last sync started. */
   readonly dirty: boolean;
+  /** True when changes were put that are not yet handed to the kernel (`write`, `sync`). */
+  readonly unwritten?: boolean;
   sync(): void;
+  /**
+   * Hands the changes put so far to the kernel without waiting for the disk: from then on a
+   * crash or `kill -9` of the process cannot lose them, a power loss still can until the next
+   * sync. Journals without it are synced with `sync`.
+   */
+  write?(): void;
   /**
    * `sync` off the event loop (fdatasync on libuv's thread pool): the server keeps answering
    * DISCOVERs while the disk works, and the ACKs that were waiting leave in `done`. Changes

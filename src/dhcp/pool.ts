@@ -96,8 +96,20 @@ export class Pool {
     return this.o.journal.dirty;
   }
 
+  /** Changes not yet handed to the kernel (see LeaseJournal.write). */
+  get unwritten(): boolean {
+    return this.o.journal.unwritten ?? this.o.journal.dirty;
+  }
+
   sync(): void {
     this.o.journal.sync();
+  }
+
+  /** Hands the changes so far to the kernel, no disk wait (LeaseJournal.write, else `sync`). */
+  write(): void {
+    const j = this.o.journal;
+    if (j.write) j.write();
+    else j.sync();
   }
 
   /** Makes the changes so far durable, then calls `done` (see LeaseJournal.syncAsync). */

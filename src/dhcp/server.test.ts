@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadCapture, prng } from '../../test/helpers/captures.ts';
 import { type ClientMsg, clientPacket, IPXE_USER_CLASS } from '../../test/helpers/dhcp-packets.ts';
@@ -6,10 +9,17 @@ import { FakeUdp } from '../../test/helpers/fake-udp.ts';
 import { silentLogger } from '../lib/log.ts';
 import { mustIPv4 as ip, ipToString } from '../lib/net.ts';
 import { FLAG_BROADCAST, Opt } from './constants.ts';
+import { FileJournal } from './journal-file.ts';
 import { type LeaseJournal, memoryJournal } from './lease.ts';
 import { decode, encode, messageType } from './packet.ts';
 import { Pool } from './pool.ts';
-import { type BootHook, type DhcpMode, DhcpServer, type DhcpServerOptions } from './server.ts';
+import {
+  BACKGROUND_SYNC_MS,
+  type BootHook,
+  type DhcpMode,
+  DhcpServer,
+  type DhcpServerOptions,
+} from './server.ts';
 
 const SEED = ip('10.1.0.1');
 const MAC = '52:54:00:aa:00:01';
@@ -303,5 +313,104 @@ describe('DHCP server, group commit', () => {
     await new Promise((r) => setImmediate(r));
     assert.equal(syncs, 1, 'one sync for the whole burst');
     assert.equal(socket.take().filter((s) => messageType(decode(s.bytes)) === 'ACK').length, 10);
+  });
+
+  /** A journal that logs its calls, and a burst of 10 REQUESTs answered on a fake socket. */
+  function tracedBurst(leaseSync: 'before-reply' | 'after-reply') {
+    const log: string[] = [];
+    const journal = {
+      dirty: false,
+      unwritten: false,
+      load: () => [],
+      put() {
+        log.push('put');
+        this.dirty = true;
+        this.unwritten = true;
+      },
+      write() {
+        log.push('write');
+        this.unwritten = false;
+      },
+      sync() {
+        log.push('sync');
+        this.dirty = this.unwritten = false;
+      },
+      syncAsync(done: (err?: Error) => void) {
+        log.push('syncAsync');
+        this.dirty = this.unwritten = false;
+        setTimeout(() => {
+          log.push('synced');
+          done();
+        }, 5);
+      },
+      close() {},
+    };
+    const { server, socket } = plainServer(plainPool(journal), { leaseSync });
+    const sendHook = socket.send.bind(socket);
+    socket.send = (b, port, address) => {
+      log.push(messageType(decode(b))!);
+      sendHook(b, port, address);
+    };
+    for (let i = 0; i < 10; i++) {
+      const mac = `52:54:00:cd:00:0${i}`;
+      socket.deliver(encode(clientPacket({ mac, type: 'REQUEST', requested: ip(`10.1.0.${120 + i}`) })), {
+        address: '0.0.0.0',
+        port: 68,
+      });
+    }
+    return { server, socket, log };
+  }
+  const squeeze = (log: string[]) => log.filter((e, i) => e !== log[i - 1]);
+
+  it('before-reply: the ACKs leave after their sync has finished', async () => {
+    const { server, log } = tracedBurst('before-reply');
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(squeeze(log), ['put', 'syncAsync', 'synced', 'ACK']);
+    server.close();
+  });
+
+  it('after-reply: the ACKs leave once their leases are written; one sync follows', async () => {
+    const { server, log } = tracedBurst('after-reply');
+    assert.deepEqual(squeeze(log), ['put'], 'nothing leaves before the write');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(squeeze(log), ['put', 'write', 'ACK'], 'written and sent, not synced yet');
+    assert.equal(log.filter((e) => e === 'ACK').length, 10);
+    await new Promise((r) => setTimeout(r, BACKGROUND_SYNC_MS + 30));
+    assert.deepEqual(squeeze(log), ['put', 'write', 'ACK', 'syncAsync', 'synced']);
+    server.close();
+  });
+
+  it('after-reply with the file journal: each ACK finds its lease in the file, synced soon after', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ms-after-reply-'));
+    try {
+      const file = join(dir, 'leases.jsonl');
+      const journal = new FileJournal(file, silentLogger);
+      const { server, socket } = plainServer(plainPool(journal), { leaseSync: 'after-reply' });
+      const inFile: boolean[] = [];
+      const sendHook = socket.send.bind(socket);
+      socket.send = (b, port, address) => {
+        const p = decode(b);
+        // what a crash of the process at this instant would leave behind
+        inFile.push(readFileSync(file, 'utf8').includes(`"ip":"${ipToString(p.yiaddr)}"`));
+        sendHook(b, port, address);
+      };
+      for (let i = 0; i < 5; i++) {
+        const mac = `52:54:00:ce:00:0${i}`;
+        socket.deliver(encode(clientPacket({ mac, type: 'REQUEST', requested: ip(`10.1.0.${140 + i}`) })), {
+          address: '0.0.0.0',
+          port: 68,
+        });
+      }
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(inFile, [true, true, true, true, true]);
+      assert.equal(journal.dirty, true, 'written, not yet synced');
+      const until = Date.now() + 2000;
+      while (journal.dirty && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(journal.dirty, false, 'synced in the background');
+      server.close();
+      journal.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -17,6 +17,19 @@ import { type BootParams, destination } from './reply.ts';
 
 export type DhcpMode = 'authoritative' | 'proxy';
 
+/**
+ * When a reply that depends on a lease change may leave (`dhcp.leaseSync`):
+ * - `before-reply`: after the change is fdatasync'd; a power loss loses no lease a client holds;
+ * - `after-reply`: once the change is written to the journal file (the kernel's page cache), so a
+ *   crash or `kill -9` of the seed loses nothing; the fdatasync follows within
+ *   BACKGROUND_SYNC_MS, and a power loss or kernel crash can lose the changes of that window
+ *   (Kea's memfile, which never syncs, gives this guarantee and less).
+ */
+export type LeaseSync = 'before-reply' | 'after-reply';
+
+/** after-reply: how long written changes wait for their fdatasync (one per window at most). */
+export const BACKGROUND_SYNC_MS = 10;
+
 /** What the boot hook is told about a request. */
 export interface BootQuery {
   mac: Mac;
@@ -53,6 +66,8 @@ export interface DhcpServerOptions {
   dns?: readonly number[];
   domain?: string;
   leaseSeconds: number;
+  /** Default `before-reply`. */
+  leaseSync?: LeaseSync;
   boot: BootHook;
   logger: Logger;
   onEvent?: (e: DhcpEvent) => void;
@@ -91,16 +106,24 @@ export class DhcpServer {
   private readonly answers: Answers | undefined;
   private committing = false; // a sync is scheduled or running; the outbox is the next group
   private readonly handler: ModeHandler;
+  private readonly afterReply: boolean;
+  /** after-reply: the background sync's timer, and whether that sync runs now. */
+  private syncTimer: NodeJS.Timeout | undefined;
+  private syncing = false;
 
   constructor(private readonly o: DhcpServerOptions) {
     if (o.mode === 'authoritative' && !o.pool) throw new Error('authoritative mode needs a pool');
     this.handler = o.mode === 'authoritative' ? authoritative : proxy;
     if (o.mode === 'authoritative') this.answers = new Answers();
+    this.afterReply = o.leaseSync === 'after-reply';
     o.socket.onMessage((msg, from) => this.receive(msg, from, o.socket, false));
     o.pxeSocket?.onMessage((msg, from) => this.receive(msg, from, o.pxeSocket!, true));
   }
 
+  /** Closes the sockets; the journal's owner syncs it on close (FileJournal.close). */
   close(): void {
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
     this.o.socket.close();
     this.o.pxeSocket?.close();
   }
@@ -168,7 +191,8 @@ export class DhcpServer {
             })
         : undefined;
     // Only replies after a lease change wait; an OFFER (not journaled) never queues behind a sync.
-    if (this.o.pool?.unsynced) this.defer(socket, bytes, to, then);
+    const pool = this.o.pool;
+    if (pool && (this.afterReply ? pool.unwritten : pool.unsynced)) this.defer(socket, bytes, to, then);
     else this.send({ socket, bytes, to, ...(then ? { then } : {}) });
     this.count(this.stats.sent, replyType ?? 'unknown');
     return reply;
@@ -217,11 +241,27 @@ export class DhcpServer {
 
   private commit(): void {
     const out = this.outbox.splice(0);
-    if (out.length === 0 || !this.o.pool) {
+    const pool = this.o.pool;
+    if (out.length === 0 || !pool) {
       this.committing = false;
       return;
     }
-    this.o.pool.syncAsync((err) => {
+    if (this.afterReply) {
+      this.committing = false;
+      try {
+        pool.write();
+      } catch (err) {
+        this.o.logger.error(
+          { event: 'dhcp.write_failed', err: (err as Error).message },
+          'lease journal write failed; replies dropped',
+        );
+        return;
+      }
+      sendAll(out);
+      this.syncSoon();
+      return;
+    }
+    pool.syncAsync((err) => {
       if (err) {
         this.o.logger.error(
           { event: 'dhcp.sync_failed', err: err.message },
@@ -232,6 +272,29 @@ export class DhcpServer {
       }
       this.commit(); // the group that gathered during this sync
     });
+  }
+
+  /**
+   * after-reply: one fdatasync per BACKGROUND_SYNC_MS at most covers every change written
+   * before it starts; changes written while it runs get the next one.
+   */
+  private syncSoon(): void {
+    if (this.syncTimer || this.syncing) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = undefined;
+      const pool = this.o.pool!;
+      this.syncing = true;
+      pool.syncAsync((err) => {
+        this.syncing = false;
+        if (err) {
+          this.o.logger.error(
+            { event: 'dhcp.sync_failed', err: err.message },
+            'lease journal sync failed; retrying',
+          );
+        }
+        if (pool.unsynced) this.syncSoon();
+      });
+    }, BACKGROUND_SYNC_MS);
   }
 
   /**
@@ -255,7 +318,7 @@ export class DhcpServer {
     }
   }
 
-  /** Sends replies still waiting for a sync (tests and shutdown). */
+  /** Sends replies still waiting for a sync, and syncs (tests and shutdown). */
   flush(): void {
     const out = this.outbox.splice(0);
     this.o.pool?.sync();
