@@ -5,7 +5,9 @@
 # Usage: bench/dhcp.sh [SERVER...]        SERVER: metalseed kea dnsmasq (default: all three),
 #        or metalseed-core (the DHCP server without the provisioner, bench/tools/dhcp-core.ts),
 #        metalseed-dgram / metalseed-core-dgram (the same, reading the socket through Node's
-#        dgram instead of native/dhcp_batch.c: METALSEED_DHCP_BATCH=0)
+#        dgram instead of native/dhcp_batch.c: METALSEED_DHCP_BATCH=0), or
+#        metalseed-after-reply (dhcp.leaseSync: after-reply: the ACK leaves once the lease is
+#        written, fdatasync within 10 ms after; Kea's memfile guarantee, which never syncs)
 # Env (defaults): MODES="relay bcast" REPS=3 TRIAL_S=5 CLIENTS=20000 START_RATE=500
 #   STEP_PCT=10 LOSS_MAX=1 LAT_RATE=200 LAT_N=1000 RESULTS=<tsv to append to>
 #
@@ -36,10 +38,11 @@ server_cmd() {
     # the protocol server without the provisioner (see tools/dhcp-core.ts)
     metalseed-core) echo "env -C $REPO_DIR node --import tsx $BENCH_DIR/tools/dhcp-core.ts $BENCH_HOME/run/metalseed-core-\$\$";;
     metalseed-dgram) echo "env METALSEED_DHCP_BATCH=0 $BENCH_DIR/servers/metalseed.sh dhcp";;
+    metalseed-after-reply) echo "env MS_LEASE_SYNC=after-reply $BENCH_DIR/servers/metalseed.sh dhcp";;
     metalseed-core-dgram) echo "env METALSEED_DHCP_BATCH=0 -C $REPO_DIR node --import tsx $BENCH_DIR/tools/dhcp-core.ts $BENCH_HOME/run/metalseed-core-\$\$";;
     kea) echo "$BENCH_DIR/servers/kea.sh";;
     dnsmasq) echo "$BENCH_DIR/servers/dnsmasq-dhcp.sh";;
-    *) die "unknown DHCP server $1 (metalseed, metalseed-core, metalseed-dgram, metalseed-core-dgram, kea, dnsmasq)";;
+    *) die "unknown DHCP server $1 (metalseed, metalseed-after-reply, metalseed-core, metalseed-dgram, metalseed-core-dgram, kea, dnsmasq)";;
   esac
 }
 
@@ -51,7 +54,7 @@ srv_start() {  # srv_start NAME
   wait_port "$SRV_NS" udp 67 30 || { tail -20 "$OUT/server-$1.log" >&2; die "$1 did not bind udp/67"; }
   # the seed binds DHCP before it starts TFTP and HTTP: its start-up is over once HTTP listens
   # (else up to ~1.5 CPU-s of start-up land in the first trial seconds and in CPU per DORA)
-  case $1 in metalseed|metalseed-dgram) wait_port "$SRV_NS" tcp 18080 30 || die "$1 did not open HTTP";; esac
+  case $1 in metalseed|metalseed-dgram|metalseed-after-reply) wait_port "$SRV_NS" tcp 18080 30 || die "$1 did not open HTTP";; esac
   sleep 0.3
 }
 srv_stop() { stop_pid "$SRV_PID"; SRV_PID=""; }

@@ -30,7 +30,7 @@ ms_build && export MS_BUILT=1
 
 case $MODE in
   short)
-    dhcp() { REPS=1 MODES=relay TRIAL_S=3 START_RATE=500 STEP_PCT=25 LAT_N=500 "$B/dhcp.sh" metalseed kea; }
+    dhcp() { REPS=1 MODES=relay TRIAL_S=3 START_RATE=500 STEP_PCT=25 LAT_N=500 "$B/dhcp.sh" metalseed metalseed-after-reply kea; }
     tftp() {
       REPS=1 RUNS=3 RUNS_BIG=1 WINS="1 8 64" BIG_GRID="1468:16" CONC=500 CONC_WINS="8" CONC_RUNS=1 \
         RTTS="0 2" RTT_GRID="1468:8" "$B/tftp.sh"
@@ -39,7 +39,7 @@ case $MODE in
     ;;
   full)
     # shellcheck disable=SC2086
-    dhcp() { "$B/dhcp.sh" ${DHCP_SERVERS:-metalseed kea dnsmasq}; }
+    dhcp() { "$B/dhcp.sh" ${DHCP_SERVERS:-metalseed metalseed-after-reply kea dnsmasq}; }
     tftp() { "$B/tftp.sh"; }
     http() { "$B/http.sh"; }
     ;;

@@ -21,7 +21,15 @@ interface Target {
   /** metalseed / reference must be >= min or <= max. */
   min?: number;
   max?: number;
+  /**
+   * The metalseed variants judged, when present in the run (default: metalseed). DHCP also
+   * judges `metalseed-after-reply` (dhcp.leaseSync: after-reply), whose ACK waits for the
+   * journal write and not the fdatasync: the guarantee Kea's memfile gives (it never syncs).
+   */
+  ours?: string[];
 }
+
+const DHCP_OURS = [OURS, 'metalseed-after-reply'];
 
 const TARGETS: Target[] = [
   {
@@ -30,9 +38,24 @@ const TARGETS: Target[] = [
     metric: 'max_rate',
     reference: 'kea',
     min: 1.5,
+    ours: DHCP_OURS,
   },
-  { what: 'DHCP ACK p99 <= Kea', test: /^dhcp-/, metric: 'ack_p99_ms', reference: 'kea', max: 1 },
-  { what: 'DHCP OFFER p99 <= Kea', test: /^dhcp-/, metric: 'offer_p99_ms', reference: 'kea', max: 1 },
+  {
+    what: 'DHCP ACK p99 <= Kea',
+    test: /^dhcp-/,
+    metric: 'ack_p99_ms',
+    reference: 'kea',
+    max: 1,
+    ours: DHCP_OURS,
+  },
+  {
+    what: 'DHCP OFFER p99 <= Kea',
+    test: /^dhcp-/,
+    metric: 'offer_p99_ms',
+    reference: 'kea',
+    max: 1,
+    ours: DHCP_OURS,
+  },
   {
     what: 'TFTP single transfer as fast as atftpd, equal options',
     test: /^tftp-(ipxe\.efi|30MiB)-/,
@@ -114,13 +137,16 @@ function printTargets(samples: Sample[]): void {
     ];
     for (const test of tests) {
       const rows = samples.filter((s) => s.test === test && s.metric === t.metric);
-      const ratio = medianRatio(rows, OURS, t.reference);
-      if (!Number.isFinite(ratio)) continue;
-      const met = t.min !== undefined ? ratio >= t.min : ratio <= t.max!;
-      const bound = t.min !== undefined ? `>= ${t.min}` : `<= ${t.max}`;
-      const by = t.min !== undefined ? ratio / t.min : t.max! / ratio; // < 1: the share of the target reached
-      const verdict = met ? 'met' : `**missed** (${fmt(100 * by)}% of the target)`;
-      console.log(`| ${t.what} | ${test} | x${fmt(ratio)} (need ${bound}) | ${verdict} |`);
+      for (const ours of t.ours ?? [OURS]) {
+        const ratio = medianRatio(rows, ours, t.reference);
+        if (!Number.isFinite(ratio)) continue;
+        const met = t.min !== undefined ? ratio >= t.min : ratio <= t.max!;
+        const bound = t.min !== undefined ? `>= ${t.min}` : `<= ${t.max}`;
+        const by = t.min !== undefined ? ratio / t.min : t.max! / ratio; // < 1: the share of the target reached
+        const verdict = met ? 'met' : `**missed** (${fmt(100 * by)}% of the target)`;
+        const who = ours === OURS ? '' : ` (${ours})`;
+        console.log(`| ${t.what}${who} | ${test} | x${fmt(ratio)} (need ${bound}) | ${verdict} |`);
+      }
     }
   }
   for (const test of [...new Set(samples.filter((s) => s.metric === 'fails').map((s) => s.test))]) {

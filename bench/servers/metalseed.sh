@@ -2,7 +2,8 @@
 # metalseed under test, in the foreground (run inside the server namespace).
 # Usage: metalseed.sh dhcp|tftp|http [PORT]
 #   dhcp  authoritative DHCP on bsrv0, pool 10.77.1.0-10.77.255.254/16, leases persisted
-#         (dataDir/leases.jsonl, fdatasync before the ACKs leave); TFTP off; HTTP on :18080
+#         (dataDir/leases.jsonl, fdatasync before the ACKs leave, or after with
+#         MS_LEASE_SYNC=after-reply); TFTP off; HTTP on :18080
 #   tftp  TFTP only on PORT (default 3069), root $BENCH_HOME/tftproot, blksize<=1468, window<=64
 #   http  HTTP on 127.0.0.1:PORT (default 8082), assets from $BENCH_HOME/httproot/assets
 # A fresh dataDir on every start, like the reference servers' wiped lease files.
@@ -26,6 +27,7 @@ dhcp:
   range: 10.77.1.0-10.77.255.254
   netmask: 255.255.0.0
   leaseTime: 12h
+  leaseSync: ${MS_LEASE_SYNC:-before-reply}
 tftp: { enabled: false, root: $BENCH_HOME/tftproot }
 ra: { enabled: false }
 log: { level: $LEVEL, format: json }
