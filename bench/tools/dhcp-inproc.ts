@@ -2,7 +2,9 @@
  * In-process DHCP cost probe: the whole seed's DHCP path (DhcpServer, Pool, fdatasync'd
  * journal, Provisioner with the SQLite store) fed encoded DISCOVER/REQUEST pairs through a
  * fake socket, BATCH clients per event-loop turn. Prints CPU µs per DORA. For profiling
- * (node --cpu-prof --import tsx bench/tools/dhcp-inproc.ts N BATCH), not a benchmark figure.
+ * (node --cpu-prof --import tsx bench/tools/dhcp-inproc.ts N BATCH [core]), not a benchmark
+ * figure. `core`: the protocol server alone (a fixed boot hook, no provisioner), as dhcp-core.ts.
+ * METALSEED_LEASE_SYNC=after-reply runs the server in that mode (see bench-dhcp.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ import { BENCH_SEED, benchDhcpServer } from './bench-dhcp.ts';
 
 const N = Number(process.argv[2] ?? 20000);
 const BATCH = Number(process.argv[3] ?? 20);
+const CORE = process.argv[4] === 'core';
 const dir = mkdtempSync(join(tmpdir(), 'dhcp-inproc-'));
 const config = parseConfigText(`dataDir: ${dir}\n`, 'inproc.yaml');
 const store = openSqliteStore(dir);
@@ -50,7 +53,11 @@ const socket: UdpSocket = {
   onMessage: () => {},
   close: () => {},
 };
-const { server, journal, pool } = benchDhcpServer({ dir, socket, boot: p.dhcpBoot, onEvent: p.onDhcpEvent });
+const { server, journal, pool } = benchDhcpServer({
+  dir,
+  socket,
+  ...(CORE ? { boot: () => ({ file: 'ipxe.efi', siaddr: seed }) } : { boot: p.dhcpBoot, onEvent: p.onDhcpEvent }),
+});
 const mac = (i: number) =>
   `52:54:${[i >>> 24, (i >>> 16) & 255, (i >>> 8) & 255, i & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
 const pxe = { vendorClass: 'PXEClient:Arch:00007:UNDI:003016', arch: 7, giaddr: mustIPv4('10.77.0.2') };

@@ -117,8 +117,8 @@ export class Options {
   /** Writes all options then END; values over 255 bytes are split (RFC 3396 section 5). */
   encodeTo(w: Writer): void {
     for (const [code, v] of this.map) {
-      if (v.length === 0) {
-        w.u8(code).u8(0);
+      if (v.length <= 255) {
+        w.u8(code).u8(v.length).bytes(v);
         continue;
       }
       for (let i = 0; i < v.length; i += 255) {

@@ -6,7 +6,7 @@
  */
 import { fromBytes, Reader, toBytes, Writer } from '../lib/bytes.ts';
 import { DecodeError } from '../lib/errors.ts';
-import { ipToBytes, type Mac, macFromBytes } from '../lib/net.ts';
+import { type Mac, macFromBytes } from '../lib/net.ts';
 import { FLAG_BROADCAST, MAGIC_COOKIE, type MessageTypeName, messageTypeName, Opt } from './constants.ts';
 import { Options } from './options.ts';
 
@@ -83,19 +83,34 @@ export function encodingLength(p: DhcpPacket): number {
 }
 
 export function encode(p: DhcpPacket): Uint8Array {
-  const sname = toBytes(p.sname);
-  const file = toBytes(p.file);
+  const sname = fieldBytes(p.sname);
+  const file = fieldBytes(p.file);
   if (sname.length > 63) throw new RangeError(`sname is ${sname.length} bytes; at most 63 fit`);
   if (file.length > 127) throw new RangeError(`file is ${file.length} bytes; at most 127 fit`);
   const w = new Writer(encodingLength(p));
   w.u8(p.op).u8(p.htype).u8(p.hlen).u8(p.hops).u32(p.xid).u16(p.secs).u16(p.flags);
-  w.bytes(ipToBytes(p.ciaddr))
-    .bytes(ipToBytes(p.yiaddr))
-    .bytes(ipToBytes(p.siaddr))
-    .bytes(ipToBytes(p.giaddr));
+  w.u32(p.ciaddr).u32(p.yiaddr).u32(p.siaddr).u32(p.giaddr);
   w.fixed(p.chaddr, 16).fixed(sname, 64).fixed(file, 128).u32(MAGIC_COOKIE);
   p.options.encodeTo(w);
   return w.buf; // zero-filled up to the minimum size (END then PAD is valid, RFC 2131 4.1)
+}
+
+/**
+ * sname/file as bytes. A server sends the same few boot file names to every client, so their
+ * encodings are kept (at most FIELD_CACHE_LIMIT, then the cache starts over).
+ */
+const FIELD_CACHE_LIMIT = 256;
+const fieldCache = new Map<string, Uint8Array>();
+const EMPTY = new Uint8Array(0);
+function fieldBytes(s: string): Uint8Array {
+  if (s === '') return EMPTY;
+  let b = fieldCache.get(s);
+  if (!b) {
+    if (fieldCache.size >= FIELD_CACHE_LIMIT) fieldCache.clear();
+    b = toBytes(s);
+    fieldCache.set(s, b);
+  }
+  return b;
 }
 
 /** The client's hardware address; null for non-Ethernet hardware, which metalseed does not serve. */

@@ -13,8 +13,11 @@ export function parseMac(s: string): Mac | null {
   return [m[1], m[3], m[4], m[5], m[6], m[7]].join(':').toLowerCase();
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** The first six bytes as `aa:bb:cc:dd:ee:ff` (every DHCP message's key: kept cheap). */
 export function macFromBytes(b: Uint8Array): Mac {
-  return Array.from(b.subarray(0, 6), (x) => x.toString(16).padStart(2, '0')).join(':');
+  return `${HEX[b[0]!]}:${HEX[b[1]!]}:${HEX[b[2]!]}:${HEX[b[3]!]}:${HEX[b[4]!]}:${HEX[b[5]!]}`;
 }
 
 export function macToBytes(mac: Mac): Uint8Array {
