@@ -65,7 +65,17 @@ export class Answers {
   remember(mac: Mac, a: Omit<Answer, 'at' | 'request'> & { request: Uint8Array }): void {
     this.byMac.delete(mac);
     if (this.byMac.size >= this.limit) this.byMac.delete(this.byMac.keys().next().value!);
-    this.byMac.set(mac, { ...a, request: Uint8Array.from(a.request), at: this.now() });
+    // a copy: the request may be a view into a batch of datagrams that would stay alive with it
+    this.byMac.set(mac, {
+      xid: a.xid,
+      request: Buffer.from(a.request),
+      from: a.from,
+      reply: a.reply,
+      bytes: a.bytes,
+      socket: a.socket,
+      to: a.to,
+      at: this.now(),
+    });
   }
 
   forget(mac: Mac): void {

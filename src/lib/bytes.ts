@@ -64,8 +64,9 @@ export class Reader {
 export class Writer {
   readonly buf: Uint8Array;
   offset = 0;
-  constructor(size: number) {
-    this.buf = new Uint8Array(size);
+  /** `into`: a zero-filled buffer of `size` bytes to write into instead of a new one. */
+  constructor(size: number, into?: Uint8Array) {
+    this.buf = into ?? new Uint8Array(size);
   }
 
   u8(v: number): this {
