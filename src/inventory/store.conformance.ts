@@ -197,6 +197,20 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>)
     );
 
     it(
+      'events appended before their machine is stored count towards its retention',
+      withStore(async (s) => {
+        const m = machine(1);
+        for (const t of ['t0', 't1', 't2']) await s.appendEvent(event(m.id, t), 3);
+        await put(s, m); // the DHCP path: the first steps land before the machine's write
+        await s.appendEvent(event(m.id, 't3'), 3);
+        assert.deepEqual(
+          (await s.listEvents(m.id)).map((x) => x.type),
+          ['t1', 't2', 't3'],
+        );
+      }),
+    );
+
+    it(
       'listEvents: afterSeq and limit give the newest N, oldest first',
       withStore(async (s) => {
         const a = machine(1).id;
