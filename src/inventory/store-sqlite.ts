@@ -133,8 +133,8 @@ const limitOf = (limit: number | undefined) => (limit === undefined ? -1 : Math.
  * Timeline appends carry their event instead of `run`: consecutive ones share an INSERT.
  */
 interface Queued {
-  run?: () => unknown;
-  event?: NewTimelineEvent;
+  run: (() => unknown) | undefined;
+  event: NewTimelineEvent | undefined;
   resolve: (v: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -219,12 +219,7 @@ export class SqliteStore implements Store {
 
   private enqueue<T>(run: (() => T) | undefined, event?: NewTimelineEvent): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queued.push({
-        ...(run ? { run } : {}),
-        ...(event ? { event } : {}),
-        resolve: resolve as (v: unknown) => void,
-        reject,
-      });
+      this.queued.push({ run, event, resolve: resolve as (v: unknown) => void, reject });
       if (this.queued.length === 1) setTimeout(() => this.commit(), GROUP_COMMIT_MS);
     });
   }
@@ -243,12 +238,10 @@ export class SqliteStore implements Store {
       this.insertEvents.set(n, insert);
     }
     const args: string[] = new Array(2 * n);
-    const bodies: string[] = new Array(n);
     for (let k = 0; k < n; k++) {
       const e = batch[from + k]!.event!;
-      bodies[k] = JSON.stringify(e);
       args[2 * k] = e.machineId;
-      args[2 * k + 1] = bodies[k]!;
+      args[2 * k + 1] = JSON.stringify(e);
     }
     let last: number;
     try {
@@ -265,7 +258,9 @@ export class SqliteStore implements Store {
     for (let k = 0; k < n; k++) {
       const id = args[2 * k]!;
       this.eventCounts.set(id, this.eventCounts.get(id)! + 1);
-      out[from + k] = { ok: true, v: toEvent({ seq: last - n + 1 + k, body: bodies[k]! }) };
+      // a copy of what was written, built rather than parsed back from the body (reads parse it)
+      const e = batch[from + k]!.event!;
+      out[from + k] = { ok: true, v: { ...e, data: { ...e.data }, seq: last - n + 1 + k } };
     }
   }
 
@@ -360,10 +355,12 @@ export class SqliteStore implements Store {
     return this.deleteTx(id);
   }
 
-  async appendEvent(e: NewTimelineEvent, keep: number): Promise<TimelineEvent> {
+  appendEvent(e: NewTimelineEvent, keep: number): Promise<TimelineEvent> {
     if (!Number.isInteger(keep) || keep < 1) {
       // Below 1 the event being appended would be dropped at once: a caller bug, not a policy.
-      throw new MetalseedError('INVALID_INPUT', `event retention must be a positive integer, got ${keep}`);
+      return Promise.reject(
+        new MetalseedError('INVALID_INPUT', `event retention must be a positive integer, got ${keep}`),
+      );
     }
     this.trims.set(e.machineId, keep);
     return this.enqueue<TimelineEvent>(undefined, e);

@@ -4,7 +4,7 @@
  * new one enrolled with what the config, rules and `defaultRole` say.
  */
 import type { Config, MachineConfig } from '../config/index.ts';
-import type { Machine, Rule } from '../inventory/index.ts';
+import type { Machine, MachineKeys, Rule } from '../inventory/index.ts';
 import { assign } from './assign.ts';
 import type { MachineFacts } from './facts.ts';
 import { generatedHostname, machineId, usableId } from './identity.ts';
@@ -26,11 +26,10 @@ export interface EnrolContext {
 export function enrol(facts: MachineFacts, ctx: EnrolContext): { machine: Machine; created: boolean } {
   const uuid = usableId(facts.uuid);
   const serial = usableId(facts.serial);
-  const known = ctx.registry.find({
-    macs: [facts.mac],
-    ...(uuid ? { uuid } : {}),
-    ...(serial ? { serial } : {}),
-  });
+  const keys: MachineKeys = { macs: [facts.mac] };
+  if (uuid) keys.uuid = uuid;
+  if (serial) keys.serial = serial;
+  const known = ctx.registry.find(keys);
   if (!known) return { machine: ctx.registry.put(newMachine(facts, ctx)), created: true };
   const next = merge(known, facts, uuid, serial, ctx);
   if (!next) return { machine: known, created: false };

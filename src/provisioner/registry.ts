@@ -63,13 +63,11 @@ export class Registry {
 
   /** The machine owning these identifiers: UUID first (it survives NIC swaps), then MACs, then serial. */
   find(keys: MachineKeys): Machine | undefined {
-    const order = [...(keys.uuid ? [`uuid:${keys.uuid}`] : []), ...(keys.macs ?? []).map((x) => `mac:${x}`)];
-    if (keys.serial) order.push(`serial:${keys.serial}`);
-    for (const k of order) {
-      const id = this.byKey.get(k);
-      if (id) return this.byId.get(id);
-    }
-    return undefined;
+    // every DHCP packet and HTTP request asks: no arrays built on the way
+    let id = keys.uuid ? this.byKey.get(`uuid:${keys.uuid}`) : undefined;
+    for (const mac of keys.macs ?? []) id ||= this.byKey.get(`mac:${mac}`);
+    if (!id && keys.serial) id = this.byKey.get(`serial:${keys.serial}`);
+    return id ? this.byId.get(id) : undefined;
   }
 
   /** Identifiers of `m` that another machine already owns (they cannot be added to m). */

@@ -54,15 +54,21 @@ export class Timeline {
     // Appended at once, not chained on the previous append: the store keeps call order (so
     // sequence numbers follow real order) and settles in that order, and the SQLite store
     // commits a whole turn's appends together, which a chain would spread over one turn each.
-    this.queue = this.store
-      .appendEvent(e, TIMELINE_KEEP)
-      .then((stored) => {
-        for (const l of this.listeners) l(stored);
-      })
-      .catch((err: Error) =>
-        this.logger.error({ event: 'store.event_failed', err: err.message }, 'timeline write failed'),
-      );
+    this.queue = this.store.appendEvent(e, TIMELINE_KEEP).then(this.notify, this.failed);
   }
+
+  /** One promise per event on top of the store's: a boot step appends several. */
+  private readonly notify = (stored: TimelineEvent): void => {
+    try {
+      for (const l of this.listeners) l(stored);
+    } catch (err) {
+      this.failed(err as Error);
+    }
+  };
+
+  private readonly failed = (err: Error): void => {
+    this.logger.error({ event: 'store.event_failed', err: err.message }, 'timeline write failed');
+  };
 
   subscribe(listener: (e: TimelineEvent) => void): () => void {
     this.listeners.add(listener);
