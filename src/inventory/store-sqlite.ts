@@ -35,10 +35,12 @@ export const DB_FILE = 'metalseed.db';
  * How long queued writes wait for company before their commit. Every commit appends the pages
  * it touched to the WAL, so a boot storm's steps committed a few at a time rewrite the same
  * pages over and over (measured: 53 µs of CPU per write at 4 writes a commit, 19 µs at 800).
- * A few milliseconds gather a storm's turns into one commit and delay no boot step: nothing on
- * a machine's path waits for a timeline write.
+ * Some milliseconds gather a storm's turns into one commit and delay no boot step: nothing on
+ * a machine's path waits for a timeline write, and reads in this process commit first. 20 ms
+ * rather than 5 cut the in-process DHCP probe (bench/tools/dhcp-inproc.ts) by 5-10 % of its
+ * CPU per DORA; another process (the CLI) sees a step at most that much later.
  */
-const GROUP_COMMIT_MS = 5;
+const GROUP_COMMIT_MS = 20;
 
 /** Timeline events per multi-row INSERT at most (one statement prepared per size used). */
 const EVENTS_PER_INSERT = 32;
