@@ -125,9 +125,14 @@ export class Provisioner {
   readonly onDhcpEvent = (e: DhcpEvent): void => {
     const fw = e.packet ? detectFirmware(e.packet) : undefined;
     const acked = e.event === 'dhcp.ack' && e.ip ? e.ip : undefined;
-    const m = this.machineFor({ mac: e.mac, ...factsOf(fw), ...(acked ? { address: acked } : {}) });
+    const m = this.machineFor(packetFacts(e.mac, fw, acked));
+    // written out rather than looped over: every DHCP message passes here
     const data: Record<string, unknown> = { xid: e.xid };
-    for (const k of ['ip', 'bootFile', 'firmware', 'relay', 'reason'] as const) if (e[k]) data[k] = e[k];
+    if (e.ip) data['ip'] = e.ip;
+    if (e.bootFile) data['bootFile'] = e.bootFile;
+    if (e.firmware) data['firmware'] = e.firmware;
+    if (e.relay) data['relay'] = e.relay;
+    if (e.reason) data['reason'] = e.reason;
     const key = `${e.mac}:${e.xid}`;
     let durationMs: number | undefined;
     if (e.event === 'dhcp.discover') this.remember(key);
@@ -148,7 +153,7 @@ export class Provisioner {
   readonly dhcpBoot = (q: BootQuery): BootParams | null => {
     const firmware = detectFirmware(q.packet);
     if (firmware.ipxe && (q.type === 'DISCOVER' || q.type === 'REQUEST')) this.o.onIpxeDhcp?.(q.mac);
-    const m = this.machineFor({ mac: q.mac, ...factsOf(firmware) });
+    const m = this.machineFor(packetFacts(q.mac, firmware));
     const target = this.target(m, firmware);
     return dhcpBootParams({
       target,
@@ -379,11 +384,15 @@ function refusal(status: number, code: string, message: string, hint?: string): 
   return { ok: false, status, code, message, ...(hint ? { hint } : {}) };
 }
 
-function factsOf(fw: FirmwareFacts | undefined): Omit<MachineFacts, 'mac'> {
-  if (!fw || (!fw.pxe && !fw.ipxe)) return {};
-  const f: Omit<MachineFacts, 'mac'> = { firmware: fw.ipxe && fw.kind === 'unknown' ? 'ipxe' : fw.kind };
-  if (fw.arch) f.arch = fw.arch;
-  if (fw.uuid) f.uuid = fw.uuid;
+/** What a DHCP message tells about its machine: firmware facts only from PXE or iPXE. */
+function packetFacts(mac: Mac, fw: FirmwareFacts | undefined, address?: string): MachineFacts {
+  const f: MachineFacts = { mac };
+  if (fw && (fw.pxe || fw.ipxe)) {
+    f.firmware = fw.ipxe && fw.kind === 'unknown' ? 'ipxe' : fw.kind;
+    if (fw.arch) f.arch = fw.arch;
+    if (fw.uuid) f.uuid = fw.uuid;
+  }
+  if (address) f.address = address;
   return f;
 }
 

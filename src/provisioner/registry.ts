@@ -22,6 +22,16 @@ const keysOf = (m: Pick<Machine, 'macs' | 'uuid' | 'serial'>): string[] => [
  */
 export const WRITE_DELAY_MS = 20;
 
+/** Whether a and b own the same identifiers (then the key index needs no change). */
+function sameKeys(a: Machine, b: Machine): boolean {
+  return (
+    a.uuid === b.uuid &&
+    a.serial === b.serial &&
+    a.macs.length === b.macs.length &&
+    a.macs.every((x, i) => x === b.macs[i])
+  );
+}
+
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export class Registry {
@@ -83,10 +93,15 @@ export class Registry {
   /** Replaces the machine in memory now and persists it in the background. */
   put(m: Machine): Machine {
     const old = this.byId.get(m.id);
-    if (old) this.unindex(old);
-    this.index({ ...m, version: old?.version ?? 0 });
+    const next = { ...m, version: old?.version ?? 0 };
+    if (old && sameKeys(old, next) && old.role === next.role) {
+      this.byId.set(m.id, next); // the usual change (address, state, lastSeen): indexes stay
+    } else {
+      if (old) this.unindex(old);
+      this.index(next);
+    }
     this.schedule(m.id);
-    return this.byId.get(m.id)!;
+    return next;
   }
 
   async remove(id: string): Promise<boolean> {
