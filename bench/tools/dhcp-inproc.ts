@@ -44,11 +44,16 @@ const p = await Provisioner.create({
 });
 let sent = 0;
 let acks = 0;
+const count = (b: Uint8Array) => {
+  sent++;
+  if (b[242] === MessageType.ACK) acks++;
+};
+// with sendMany, as the native batch reader's socket: one batch's replies leave together
 const socket: UdpSocket = {
   port: 67,
-  send: (b) => {
-    sent++;
-    if (b[242] === MessageType.ACK) acks++;
+  send: count,
+  sendMany: (msgs) => {
+    for (const m of msgs) count(m.bytes);
   },
   onMessage: () => {},
   close: () => {},

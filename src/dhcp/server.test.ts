@@ -7,6 +7,7 @@ import { loadCapture, prng } from '../../test/helpers/captures.ts';
 import { type ClientMsg, clientPacket, IPXE_USER_CLASS } from '../../test/helpers/dhcp-packets.ts';
 import { FakeUdp } from '../../test/helpers/fake-udp.ts';
 import { silentLogger } from '../lib/log.ts';
+import type { OutDatagram } from '../lib/udp.ts';
 import { mustIPv4 as ip, ipToString } from '../lib/net.ts';
 import { FLAG_BROADCAST, Opt } from './constants.ts';
 import { FileJournal } from './journal-file.ts';
@@ -40,18 +41,18 @@ function plainPool(journal: LeaseJournal = memoryJournal()) {
 }
 
 /** An authoritative server of 10.1.0.0/24 on a fake socket, over `pool`. */
-function plainServer(pool: Pool, o: Partial<DhcpServerOptions> = {}) {
-  const socket = new FakeUdp(67);
+function plainServer(pool: Pool, o: Partial<DhcpServerOptions> & { socket?: FakeUdp } = {}) {
+  const socket = o.socket ?? new FakeUdp(67);
   const server = new DhcpServer({
     mode: 'authoritative',
     serverId: SEED,
-    socket,
     pool,
     subnetMask: ip('255.255.255.0'),
     leaseSeconds: 600,
     boot: bootHook,
     logger: silentLogger,
     ...o,
+    socket,
   });
   return { server, socket };
 }
@@ -316,7 +317,7 @@ describe('DHCP server, group commit', () => {
   });
 
   /** A journal that logs its calls, and a burst of 10 REQUESTs answered on a fake socket. */
-  function tracedBurst(leaseSync: 'before-reply' | 'after-reply') {
+  function tracedBurst(leaseSync: 'before-reply' | 'after-reply', batching = false) {
     const log: string[] = [];
     const journal = {
       dirty: false,
@@ -345,10 +346,13 @@ describe('DHCP server, group commit', () => {
       },
       close() {},
     };
-    const { server, socket } = plainServer(plainPool(journal), { leaseSync });
+    const socket = new BatchingUdp(67);
+    if (batching) socket.onSendMany = () => log.push('sendMany');
+    else socket.sendMany = undefined as never; // a plain socket: one send per reply
+    const { server } = plainServer(plainPool(journal), { leaseSync, socket });
     const sendHook = socket.send.bind(socket);
     socket.send = (b, port, address) => {
-      log.push(messageType(decode(b))!);
+      if (!batching) log.push(messageType(decode(b))!);
       sendHook(b, port, address);
     };
     for (let i = 0; i < 10; i++) {
@@ -362,15 +366,17 @@ describe('DHCP server, group commit', () => {
   }
   const squeeze = (log: string[]) => log.filter((e, i) => e !== log[i - 1]);
 
-  it('before-reply: the ACKs leave after their sync has finished', async () => {
+  it('before-reply: the ACKs leave after their sync has finished', async (t) => {
     const { server, log } = tracedBurst('before-reply');
+    t.after(() => server.close());
     await new Promise((r) => setTimeout(r, 30));
     assert.deepEqual(squeeze(log), ['put', 'syncAsync', 'synced', 'ACK']);
     server.close();
   });
 
-  it('after-reply: the ACKs leave once their leases are written; one sync follows', async () => {
+  it('after-reply: the ACKs leave once their leases are written; one sync follows', async (t) => {
     const { server, log } = tracedBurst('after-reply');
+    t.after(() => server.close());
     assert.deepEqual(squeeze(log), ['put'], 'nothing leaves before the write');
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(squeeze(log), ['put', 'write', 'ACK'], 'written and sent, not synced yet');
@@ -413,4 +419,59 @@ describe('DHCP server, group commit', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('after-reply on a batching socket: one write, then the whole batch in one sendMany, synced after', async (t) => {
+    const { server, socket, log } = tracedBurst('after-reply', true);
+    t.after(() => server.close());
+    assert.deepEqual(squeeze(log), ['put'], 'nothing leaves before the write');
+    await Promise.resolve(); // the batch's microtask, not a later loop turn
+    assert.deepEqual(squeeze(log), ['put', 'write', 'sendMany']);
+    assert.equal(socket.batches.length, 1);
+    assert.equal(socket.batches[0]!.filter((m) => messageType(decode(m.bytes)) === 'ACK').length, 10);
+    await new Promise((r) => setTimeout(r, BACKGROUND_SYNC_MS + 30));
+    assert.deepEqual(squeeze(log), ['put', 'write', 'sendMany', 'syncAsync', 'synced']);
+    server.close();
+  });
+
+  it('after-reply: a failed journal write drops the replies that waited for it', async (t) => {
+    const log: string[] = [];
+    const journal = {
+      dirty: false,
+      unwritten: false,
+      load: () => [],
+      put() {
+        this.dirty = this.unwritten = true;
+      },
+      write() {
+        log.push('write');
+        throw new Error('ENOSPC: no space left on device');
+      },
+      sync() {},
+      close() {},
+    };
+    for (const batching of [false, true]) {
+      const socket = batching ? new BatchingUdp(67) : new FakeUdp(67);
+      const { server } = plainServer(plainPool(journal), { leaseSync: 'after-reply', socket });
+      t.after(() => server.close());
+      socket.deliver(encode(clientPacket({ mac: MAC, type: 'REQUEST', requested: ip('10.1.0.150') })), {
+        address: '0.0.0.0',
+        port: 68,
+      });
+      await new Promise((r) => setImmediate(r));
+      assert.equal(socket.sent.length, 0, `no ACK without its lease on file (batching ${batching})`);
+      server.close();
+    }
+    assert.deepEqual(log, ['write', 'write']);
+  });
 });
+
+/** A fake socket that also sends many datagrams per call, as the native batch reader's does. */
+class BatchingUdp extends FakeUdp {
+  readonly batches: OutDatagram[][] = [];
+  onSendMany: (() => void) | undefined;
+  sendMany(msgs: readonly OutDatagram[]): void {
+    this.onSendMany?.();
+    this.batches.push([...msgs]);
+    for (const m of msgs) this.send(m.bytes, m.port, m.address);
+  }
+}

@@ -192,8 +192,11 @@ export class DhcpServer {
         : undefined;
     // Only replies after a lease change wait; an OFFER (not journaled) never queues behind a sync.
     const pool = this.o.pool;
-    if (pool && (this.afterReply ? pool.unwritten : pool.unsynced)) this.defer(socket, bytes, to, then);
-    else this.send({ socket, bytes, to, ...(then ? { then } : {}) });
+    const r: Outgoing = { socket, bytes, to, ...(then ? { then } : {}) };
+    if (!pool || !(this.afterReply ? pool.unwritten : pool.unsynced)) this.send(r);
+    // after-reply on a batching socket: the batch's one journal write goes first in its send
+    else if (this.afterReply && socket.sendMany) this.send({ ...r, written: true });
+    else this.defer(socket, bytes, to, then);
     this.count(this.stats.sent, replyType ?? 'unknown');
     return reply;
   }
@@ -248,17 +251,7 @@ export class DhcpServer {
     }
     if (this.afterReply) {
       this.committing = false;
-      try {
-        pool.write();
-      } catch (err) {
-        this.o.logger.error(
-          { event: 'dhcp.write_failed', err: (err as Error).message },
-          'lease journal write failed; replies dropped',
-        );
-        return;
-      }
-      sendAll(out);
-      this.syncSoon();
+      sendAll(this.writeFirst(out.map((o) => ({ ...o, written: true }))));
       return;
     }
     pool.syncAsync((err) => {
@@ -313,9 +306,27 @@ export class DhcpServer {
       queueMicrotask(() => {
         const out = this.sending;
         this.sending = [];
-        sendAll(out);
+        sendAll(out.some((o) => o.written) ? this.writeFirst(out) : out);
       });
     }
+  }
+
+  /**
+   * after-reply: writes the lease changes of a batch before its replies leave; when the write
+   * fails, the replies that depended on it are dropped (the clients ask again).
+   */
+  private writeFirst(out: Outgoing[]): Outgoing[] {
+    try {
+      this.o.pool!.write();
+    } catch (err) {
+      this.o.logger.error(
+        { event: 'dhcp.write_failed', err: (err as Error).message },
+        'lease journal write failed; replies dropped',
+      );
+      return out.filter((o) => !o.written);
+    }
+    this.syncSoon();
+    return out;
   }
 
   /** Sends replies still waiting for a sync, and syncs (tests and shutdown). */
@@ -350,6 +361,8 @@ interface Outgoing {
   bytes: Uint8Array;
   to: Peer;
   then?: () => void;
+  /** after-reply: sent only once the journal write before it succeeded. */
+  written?: boolean;
 }
 
 /** Sends replies in order, with one `sendMany` per run of replies on a socket that has it. */
