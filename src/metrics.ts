@@ -67,6 +67,13 @@ export function createMetrics(src: MetricSources): {
     ['type'],
     () => Object.entries(d?.repeated ?? {}).map(([type, v]) => [{ type }, v]),
   );
+  mirrored(
+    registry,
+    'metalseed_dhcp_journal_total',
+    'Lease journal fdatasyncs and writes (dhcp.leaseSync after-reply), with their failures',
+    ['op'],
+    () => Object.entries(d?.journal ?? {}).map(([op, v]) => [{ op }, v]),
+  );
   const t = () => src.tftp?.stats();
   mirrored(registry, 'metalseed_tftp_transfers_total', 'TFTP transfers, by outcome', ['outcome'], () =>
     Object.entries(t()?.transfers ?? {}).map(([outcome, v]) => [{ outcome }, v]),

@@ -24,6 +24,7 @@ interface Row {
 
 export class FileJournal implements LeaseJournal {
   private fd: number | null = null;
+  private closed = false;
   /** Rows put since the last sync: written with one write(2) when the sync starts. */
   private pending: string[] = [];
   dirty = false;
@@ -71,6 +72,7 @@ export class FileJournal implements LeaseJournal {
   }
 
   private append(): number {
+    if (this.closed) throw new Error(`lease journal ${this.file} is closed`);
     if (this.fd === null) this.fd = fs.openSync(this.file, 'a');
     if (this.pending.length > 0) {
       fs.writeSync(this.fd, this.pending.length === 1 ? this.pending[0]! : this.pending.join(''));
@@ -104,10 +106,13 @@ export class FileJournal implements LeaseJournal {
     });
   }
 
+  /** Syncs what is left and closes; later writes and syncs fail instead of reopening the file. */
   close(): void {
+    if (this.closed) return;
     this.sync();
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
+    this.closed = true;
   }
 
   private compact(leases: Lease[]): void {

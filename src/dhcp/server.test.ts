@@ -371,6 +371,7 @@ describe('DHCP server, group commit', () => {
     t.after(() => server.close());
     await new Promise((r) => setTimeout(r, 30));
     assert.deepEqual(squeeze(log), ['put', 'syncAsync', 'synced', 'ACK']);
+    assert.deepEqual(server.stats.journal, { sync: 1 });
     server.close();
   });
 
@@ -430,7 +431,44 @@ describe('DHCP server, group commit', () => {
     assert.equal(socket.batches[0]!.filter((m) => messageType(decode(m.bytes)) === 'ACK').length, 10);
     await new Promise((r) => setTimeout(r, BACKGROUND_SYNC_MS + 30));
     assert.deepEqual(squeeze(log), ['put', 'write', 'sendMany', 'syncAsync', 'synced']);
+    assert.deepEqual(server.stats.journal, { write: 1, sync: 1 });
+  });
+
+  it('after-reply: a failing background sync is retried after a second, and never after close', async (t) => {
+    let syncs = 0;
+    const journal = {
+      dirty: false,
+      unwritten: false,
+      load: () => [],
+      put() {
+        this.dirty = this.unwritten = true;
+      },
+      write() {
+        this.unwritten = false;
+      },
+      sync() {},
+      syncAsync(done: (err?: Error) => void) {
+        syncs++;
+        setTimeout(() => done(new Error('EIO: i/o error')), 300); // a slow, failing disk
+      },
+      close() {},
+    };
+    const { server, socket } = plainServer(plainPool(journal), { leaseSync: 'after-reply' });
+    t.after(() => server.close());
+    socket.deliver(encode(clientPacket({ mac: MAC, type: 'REQUEST', requested: ip('10.1.0.160') })), {
+      address: '0.0.0.0',
+      port: 68,
+    });
+    const at = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    await at(150); // the first sync runs from 10 ms to 310 ms
+    assert.equal(syncs, 1);
+    assert.equal(socket.sent.length, 1, 'the ACK left after the write, not after the sync');
+    await at(1250); // failed at 310 ms, retried a second later (not every 10 ms): in flight now
+    assert.equal(syncs, 2);
     server.close();
+    await at(1400); // that attempt failed at ~1.6 s; nothing follows a close
+    assert.equal(syncs, 2);
+    assert.equal(server.stats.journal.sync_failed, 2);
   });
 
   it('after-reply: a failed journal write drops the replies that waited for it', async (t) => {
@@ -459,6 +497,7 @@ describe('DHCP server, group commit', () => {
       });
       await new Promise((r) => setImmediate(r));
       assert.equal(socket.sent.length, 0, `no ACK without its lease on file (batching ${batching})`);
+      assert.deepEqual(server.stats.journal, { write_failed: 1 });
       server.close();
     }
     assert.deepEqual(log, ['write', 'write']);

@@ -29,6 +29,8 @@ export type LeaseSync = 'before-reply' | 'after-reply';
 
 /** after-reply: how long written changes wait for their fdatasync (one per window at most). */
 export const BACKGROUND_SYNC_MS = 10;
+/** after-reply: the wait before a failed background sync is tried again (no log flood). */
+const SYNC_RETRY_MS = 1000;
 
 /** What the boot hook is told about a request. */
 export interface BootQuery {
@@ -93,12 +95,17 @@ export interface DhcpStats {
   dropped: Record<string, number>;
   /** Retransmitted requests answered again with the remembered reply, by request type. */
   repeated: Record<string, number>;
+  /**
+   * Lease journal operations: `sync` (fdatasync), `write` (after-reply's write before the
+   * replies), and their `sync_failed` / `write_failed`.
+   */
+  journal: Record<string, number>;
 }
 
 const MAX_HOPS = 16; // RFC 1542 section 4.1.1: relays discard beyond a configured limit (<=16)
 
 export class DhcpServer {
-  readonly stats: DhcpStats = { received: {}, sent: {}, dropped: {}, repeated: {} };
+  readonly stats: DhcpStats = { received: {}, sent: {}, dropped: {}, repeated: {}, journal: {} };
   private readonly outbox: Outgoing[] = [];
   /** Replies gathered while one batch of datagrams is handled (sockets with `sendMany`). */
   private sending: Outgoing[] = [];
@@ -110,6 +117,7 @@ export class DhcpServer {
   /** after-reply: the background sync's timer, and whether that sync runs now. */
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing = false;
+  private closed = false;
 
   constructor(private readonly o: DhcpServerOptions) {
     if (o.mode === 'authoritative' && !o.pool) throw new Error('authoritative mode needs a pool');
@@ -122,6 +130,7 @@ export class DhcpServer {
 
   /** Closes the sockets; the journal's owner syncs it on close (FileJournal.close). */
   close(): void {
+    this.closed = true;
     clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
     this.o.socket.close();
@@ -255,6 +264,7 @@ export class DhcpServer {
       return;
     }
     pool.syncAsync((err) => {
+      this.count(this.stats.journal, err ? 'sync_failed' : 'sync');
       if (err) {
         this.o.logger.error(
           { event: 'dhcp.sync_failed', err: err.message },
@@ -271,23 +281,24 @@ export class DhcpServer {
    * after-reply: one fdatasync per BACKGROUND_SYNC_MS at most covers every change written
    * before it starts; changes written while it runs get the next one.
    */
-  private syncSoon(): void {
-    if (this.syncTimer || this.syncing) return;
+  private syncSoon(delayMs = BACKGROUND_SYNC_MS): void {
+    if (this.syncTimer || this.syncing || this.closed) return;
     this.syncTimer = setTimeout(() => {
       this.syncTimer = undefined;
       const pool = this.o.pool!;
       this.syncing = true;
       pool.syncAsync((err) => {
         this.syncing = false;
+        this.count(this.stats.journal, err ? 'sync_failed' : 'sync');
         if (err) {
           this.o.logger.error(
-            { event: 'dhcp.sync_failed', err: err.message },
+            { event: 'dhcp.sync_failed', err: err.message, retryMs: SYNC_RETRY_MS },
             'lease journal sync failed; retrying',
           );
         }
-        if (pool.unsynced) this.syncSoon();
+        if (pool.unsynced) this.syncSoon(err ? SYNC_RETRY_MS : BACKGROUND_SYNC_MS);
       });
-    }, BACKGROUND_SYNC_MS);
+    }, delayMs);
   }
 
   /**
@@ -318,7 +329,9 @@ export class DhcpServer {
   private writeFirst(out: Outgoing[]): Outgoing[] {
     try {
       this.o.pool!.write();
+      this.count(this.stats.journal, 'write');
     } catch (err) {
+      this.count(this.stats.journal, 'write_failed');
       this.o.logger.error(
         { event: 'dhcp.write_failed', err: (err as Error).message },
         'lease journal write failed; replies dropped',
