@@ -122,7 +122,7 @@ latency() {  # latency NAME MODE REP -> rows offer/ack p50/p99
 
 ns_up
 trap 'stop_all; ns_down' EXIT; trap 'exit 130' INT TERM
-[[ " ${SERVERS[*]} " =~ " metalseed"(-dgram)?" " ]] && { ms_build; export MS_CMD; MS_CMD=$(ms_cmd); }
+[[ " ${SERVERS[*]} " =~ " metalseed"(-dgram|-after-reply)?" " ]] && { ms_build; export MS_CMD; MS_CMD=$(ms_cmd); }
 { echo "servers: ${SERVERS[*]}  modes: $MODES  reps: $REPS  trial: ${TRIAL_S}s  clients: $CLIENTS  latency: $LAT_N@$LAT_RATE/s"
   echo "perfdhcp: $(perfdhcp -v 2>&1 | head -1)"; } | tee "$OUT/config.txt" >&2
 n=${#SERVERS[@]}
