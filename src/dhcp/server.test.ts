@@ -316,6 +316,31 @@ describe('DHCP server, group commit', () => {
     assert.equal(socket.take().filter((s) => messageType(decode(s.bytes)) === 'ACK').length, 10);
   });
 
+  /** A journal whose write and background sync a test scripts; put marks it dirty and unwritten. */
+  function scriptedJournal(o: { write?: () => void; syncAsync?: (done: (err?: Error) => void) => void }) {
+    return {
+      dirty: false,
+      unwritten: false,
+      load: () => [],
+      put() {
+        this.dirty = this.unwritten = true;
+      },
+      write() {
+        o.write?.();
+        this.unwritten = false;
+      },
+      sync() {},
+      ...(o.syncAsync ? { syncAsync: o.syncAsync } : {}),
+      close() {},
+    };
+  }
+  /** A client's REQUEST for `requested`, from 0.0.0.0:68. */
+  const requestOn = (socket: FakeUdp, requested: string, mac = MAC) =>
+    socket.deliver(encode(clientPacket({ mac, type: 'REQUEST', requested: ip(requested) })), {
+      address: '0.0.0.0',
+      port: 68,
+    });
+
   /** A journal that logs its calls, and a burst of 10 REQUESTs answered on a fake socket. */
   function tracedBurst(leaseSync: 'before-reply' | 'after-reply', batching = false) {
     const log: string[] = [];
@@ -355,13 +380,7 @@ describe('DHCP server, group commit', () => {
       if (!batching) log.push(messageType(decode(b))!);
       sendHook(b, port, address);
     };
-    for (let i = 0; i < 10; i++) {
-      const mac = `52:54:00:cd:00:0${i}`;
-      socket.deliver(encode(clientPacket({ mac, type: 'REQUEST', requested: ip(`10.1.0.${120 + i}`) })), {
-        address: '0.0.0.0',
-        port: 68,
-      });
-    }
+    for (let i = 0; i < 10; i++) requestOn(socket, `10.1.0.${120 + i}`, `52:54:00:cd:00:0${i}`);
     return { server, socket, log };
   }
   const squeeze = (log: string[]) => log.filter((e, i) => e !== log[i - 1]);
@@ -401,13 +420,7 @@ describe('DHCP server, group commit', () => {
         inFile.push(readFileSync(file, 'utf8').includes(`"ip":"${ipToString(p.yiaddr)}"`));
         sendHook(b, port, address);
       };
-      for (let i = 0; i < 5; i++) {
-        const mac = `52:54:00:ce:00:0${i}`;
-        socket.deliver(encode(clientPacket({ mac, type: 'REQUEST', requested: ip(`10.1.0.${140 + i}`) })), {
-          address: '0.0.0.0',
-          port: 68,
-        });
-      }
+      for (let i = 0; i < 5; i++) requestOn(socket, `10.1.0.${140 + i}`, `52:54:00:ce:00:0${i}`);
       await new Promise((r) => setImmediate(r));
       assert.deepEqual(inFile, [true, true, true, true, true]);
       assert.equal(journal.dirty, true, 'written, not yet synced');
@@ -436,29 +449,15 @@ describe('DHCP server, group commit', () => {
 
   it('after-reply: a failing background sync is retried after a second, and never after close', async (t) => {
     let syncs = 0;
-    const journal = {
-      dirty: false,
-      unwritten: false,
-      load: () => [],
-      put() {
-        this.dirty = this.unwritten = true;
-      },
-      write() {
-        this.unwritten = false;
-      },
-      sync() {},
-      syncAsync(done: (err?: Error) => void) {
+    const journal = scriptedJournal({
+      syncAsync(done) {
         syncs++;
         setTimeout(() => done(new Error('EIO: i/o error')), 300); // a slow, failing disk
       },
-      close() {},
-    };
+    });
     const { server, socket } = plainServer(plainPool(journal), { leaseSync: 'after-reply' });
     t.after(() => server.close());
-    socket.deliver(encode(clientPacket({ mac: MAC, type: 'REQUEST', requested: ip('10.1.0.160') })), {
-      address: '0.0.0.0',
-      port: 68,
-    });
+    requestOn(socket, '10.1.0.160');
     const at = (ms: number) => new Promise((r) => setTimeout(r, ms));
     await at(150); // the first sync runs from 10 ms to 310 ms
     assert.equal(syncs, 1);
@@ -473,28 +472,17 @@ describe('DHCP server, group commit', () => {
 
   it('after-reply: a failed journal write drops the replies that waited for it', async (t) => {
     const log: string[] = [];
-    const journal = {
-      dirty: false,
-      unwritten: false,
-      load: () => [],
-      put() {
-        this.dirty = this.unwritten = true;
-      },
+    const journal = scriptedJournal({
       write() {
         log.push('write');
         throw new Error('ENOSPC: no space left on device');
       },
-      sync() {},
-      close() {},
-    };
+    });
     for (const batching of [false, true]) {
       const socket = batching ? new BatchingUdp(67) : new FakeUdp(67);
       const { server } = plainServer(plainPool(journal), { leaseSync: 'after-reply', socket });
       t.after(() => server.close());
-      socket.deliver(encode(clientPacket({ mac: MAC, type: 'REQUEST', requested: ip('10.1.0.150') })), {
-        address: '0.0.0.0',
-        port: 68,
-      });
+      requestOn(socket, '10.1.0.150');
       await new Promise((r) => setImmediate(r));
       assert.equal(socket.sent.length, 0, `no ACK without its lease on file (batching ${batching})`);
       assert.deepEqual(server.stats.journal, { write_failed: 1 });
