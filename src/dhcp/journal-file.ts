@@ -25,7 +25,7 @@ interface Row {
 export class FileJournal implements LeaseJournal {
   private fd: number | null = null;
   private closed = false;
-  /** Rows put since the last sync: written with one write(2) when the sync starts. */
+  /** Rows put since the last write: appended with one write(2) by `write` or a sync's start. */
   private pending: string[] = [];
   dirty = false;
   constructor(

@@ -203,9 +203,10 @@ export class DhcpServer {
     const pool = this.o.pool;
     const r: Outgoing = { socket, bytes, to, ...(then ? { then } : {}) };
     if (!pool || !(this.afterReply ? pool.unwritten : pool.unsynced)) this.send(r);
-    // after-reply on a batching socket: the batch's one journal write goes first in its send
-    else if (this.afterReply && socket.sendMany) this.send({ ...r, written: true });
-    else this.defer(socket, bytes, to, then);
+    else if (!this.afterReply) this.defer(r);
+    // after-reply: the journal write goes first, in the batch's send on a batching socket
+    else if (socket.sendMany) this.send({ ...r, written: true });
+    else this.defer({ ...r, written: true });
     this.count(this.stats.sent, replyType ?? 'unknown');
     return reply;
   }
@@ -244,8 +245,8 @@ export class DhcpServer {
    * sync loses only replies nobody received). The sync runs off the event loop, so requests
    * keep being answered meanwhile; their ACKs form the next group, synced when this one is done.
    */
-  private defer(socket: UdpSocket, bytes: Uint8Array, to: Peer, then?: () => void): void {
-    this.outbox.push({ socket, bytes, to, ...(then ? { then } : {}) });
+  private defer(r: Outgoing): void {
+    this.outbox.push(r);
     if (this.committing) return;
     this.committing = true;
     setImmediate(() => this.commit());
@@ -260,7 +261,7 @@ export class DhcpServer {
     }
     if (this.afterReply) {
       this.committing = false;
-      sendAll(this.writeFirst(out.map((o) => ({ ...o, written: true }))));
+      sendAll(this.writeFirst(out)); // every deferred reply waits for the write
       return;
     }
     pool.syncAsync((err) => {
