@@ -85,10 +85,8 @@ function merge(
   serial: string | undefined,
   ctx: EnrolContext,
 ): Machine | null {
-  if (sameFacts(m, facts, uuid, serial) && !lastSeenStale(m, ctx)) {
-    m.lastSeen = ctx.now.toISOString(); // in memory only
-    return null;
-  }
+  const stale = ctx.now.getTime() - Date.parse(m.lastSeen) > LAST_SEEN_PERSIST_MS;
+  if (!stale && sameFacts(m, facts, uuid, serial)) return touched(m, ctx);
   const next: Machine = { ...m, macs: [...m.macs], addresses: [...m.addresses] };
   if (!next.macs.includes(facts.mac)) next.macs.push(facts.mac);
   if (uuid && !next.uuid) next.uuid = uuid;
@@ -107,12 +105,7 @@ function merge(
       MAX_ADDRESSES,
     );
   }
-  const changed = mergedFieldsDiffer(next, m);
-  const stale = lastSeenStale(m, ctx);
-  if (!changed && !stale) {
-    m.lastSeen = ctx.now.toISOString(); // in memory only
-    return null;
-  }
+  if (!stale && !mergedFieldsDiffer(next, m)) return touched(m, ctx);
   next.lastSeen = ctx.now.toISOString();
   return next;
 }
@@ -137,8 +130,10 @@ function sameFacts(
   );
 }
 
-function lastSeenStale(m: Machine, ctx: EnrolContext): boolean {
-  return ctx.now.getTime() - Date.parse(m.lastSeen) > LAST_SEEN_PERSIST_MS;
+/** Nothing worth persisting: only `lastSeen` moves, in memory. */
+function touched(m: Machine, ctx: EnrolContext): null {
+  m.lastSeen = ctx.now.toISOString();
+  return null;
 }
 
 /**
