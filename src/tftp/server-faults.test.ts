@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
+import { MetalseedError } from '../lib/errors.ts';
 import { openUdp } from '../lib/udp.ts';
 import { type FileSource, memoryFileSource } from './files.ts';
 import { type Packet, TftpErrorCode } from './packet.ts';
@@ -184,7 +185,10 @@ describe('tftp server under faults', () => {
     const server = createTftpServer({
       socket,
       openTransferSocket: async () => {
-        throw Object.assign(new Error(`socket: ${code}`), { code });
+        // what openUdp throws: the errno error as the cause of an INTERFACE error
+        const e = new MetalseedError('INTERFACE', `cannot bind UDP 0.0.0.0:0: socket: ${code}`);
+        e.cause = Object.assign(new Error(`socket: ${code}`), { code });
+        throw e;
       },
       transferPump: false,
       files: memoryFileSource(FILES),

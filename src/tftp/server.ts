@@ -220,7 +220,9 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   const socketFailed = (err: unknown, req: RequestPacket, from: Peer): void => {
     const e = err as NodeJS.ErrnoException;
     log.warn({ event: 'tftp.socket_failed', err: e.message }, 'cannot open transfer socket');
-    if (e.code !== undefined && SHORTAGES.has(e.code)) drop('busy', from, `${req.filename} (${e.code})`);
+    // openUdp wraps the errno error (its `cause`); the pump's errors carry the code themselves
+    const code = (e.cause as NodeJS.ErrnoException | undefined)?.code ?? e.code;
+    if (code !== undefined && SHORTAGES.has(code)) drop('busy', from, `${req.filename} (${code})`);
     else refuse('read_error', from, TftpErrorCode.NOT_DEFINED, 'Server error', req.filename);
   };
 
