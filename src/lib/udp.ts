@@ -8,6 +8,7 @@ import dns from 'node:dns';
 import { isIPv4 } from 'node:net';
 import { MetalseedError } from './errors.ts';
 import { type NativeDhcpBatch, native, nativeDhcpBatch } from './native.ts';
+import { ipToString, parseIPv4 } from './net.ts';
 
 export interface Peer {
   address: string;
@@ -83,14 +84,26 @@ const literalLookup = ((
   else dns.lookup(host, opts as dns.LookupOptions, cb as never);
 }) as unknown as typeof dns.lookup;
 
-/** Node keeps the descriptor on an internal handle; there is no public accessor (Node 20). */
-function socketFd(sock: dgram.Socket): number {
+interface DgramHandle {
+  fd?: number;
+  recvStop?: () => number;
+}
+
+/** Node's UDP handle, kept on an internal symbol; there is no public accessor (Node 20). */
+function dgramHandle(sock: dgram.Socket): DgramHandle | undefined {
   for (const sym of Object.getOwnPropertySymbols(sock)) {
-    const state = (sock as unknown as Record<symbol, { handle?: { fd?: number } }>)[sym];
-    const fd = state?.handle?.fd;
-    if (typeof fd === 'number' && fd >= 0) return fd;
+    const h = (sock as unknown as Record<symbol, { handle?: DgramHandle } | undefined>)[sym]?.handle;
+    if (h && typeof h.fd === 'number') return h;
   }
-  throw new MetalseedError('INTERFACE', 'cannot find the file descriptor of a dgram socket');
+  return undefined;
+}
+
+function socketFd(sock: dgram.Socket): number {
+  const fd = dgramHandle(sock)?.fd;
+  if (fd === undefined || fd < 0) {
+    throw new MetalseedError('INTERFACE', 'cannot find the file descriptor of a dgram socket');
+  }
+  return fd;
 }
 
 export const openUdp: UdpFactory = (opts) =>
@@ -180,15 +193,6 @@ function wrap(sock: dgram.Socket): UdpSocket {
   };
 }
 
-/** Node's UDP handle (internal, like the descriptor above): for recvStop. */
-function udpHandle(sock: dgram.Socket): { recvStop(): number } | undefined {
-  for (const sym of Object.getOwnPropertySymbols(sock)) {
-    const h = (sock as unknown as Record<symbol, { handle?: { recvStop?: () => number } }>)[sym]?.handle;
-    if (h && typeof h.recvStop === 'function') return h as { recvStop(): number };
-  }
-  return undefined;
-}
-
 const RECORD_HEADER = 8; // u32 address, u16 port, u16 length (native/dhcp_batch.c)
 
 /**
@@ -197,8 +201,9 @@ const RECORD_HEADER = 8; // u32 address, u16 port, u16 length (native/dhcp_batch
  * `sendMany` (sendmmsg). When Node's handle cannot be found the plain socket is returned.
  */
 function batchedSocket(sock: dgram.Socket, plain: UdpSocket, addon: NativeDhcpBatch): UdpSocket {
-  const handle = udpHandle(sock);
-  if (!handle) return plain;
+  const handle = dgramHandle(sock);
+  const recvStop = handle?.recvStop?.bind(handle);
+  if (!recvStop) return plain;
   const fd = socketFd(sock);
   const handlers: ((msg: Uint8Array, from: Peer) => void)[] = [];
   const names = new Map<number, string>(); // address → dotted string, for the few peers a listener has
@@ -213,7 +218,7 @@ function batchedSocket(sock: dgram.Socket, plain: UdpSocket, addon: NativeDhcpBa
       at += RECORD_HEADER + ((len + 3) & ~3);
       let address = names.get(ip);
       if (address === undefined) {
-        address = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+        address = ipToString(ip);
         if (names.size >= 4096) names.clear();
         names.set(ip, address);
       }
@@ -226,7 +231,7 @@ function batchedSocket(sock: dgram.Socket, plain: UdpSocket, addon: NativeDhcpBa
     onMessage: (handler) => {
       handlers.push(handler);
       if (reader !== 0) return;
-      handle.recvStop();
+      recvStop();
       reader = addon.start(fd, onBatch);
     },
     sendMany: (msgs) => {
@@ -234,18 +239,18 @@ function batchedSocket(sock: dgram.Socket, plain: UdpSocket, addon: NativeDhcpBa
       for (const m of msgs) size += RECORD_HEADER + ((m.bytes.length + 3) & ~3);
       const out = Buffer.alloc(size);
       let at = 0;
-      const ips: number[] = [];
-      for (const m of msgs) {
-        const ip = ipv4Number(m.address);
-        ips.push(ip);
-        if (ip < 0) continue;
+      let packed = 0;
+      const ips = msgs.map((m) => parseIPv4(m.address)); // null: a name, sent through dgram
+      for (const [i, m] of msgs.entries()) {
+        const ip = ips[i];
+        if (ip == null) continue;
+        packed++;
         out.writeUInt32BE(ip, at);
         out.writeUInt16BE(m.port, at + 4);
         out.writeUInt16BE(m.bytes.length, at + 6);
         out.set(m.bytes, at + RECORD_HEADER);
         at += RECORD_HEADER + ((m.bytes.length + 3) & ~3);
       }
-      const packed = ips.filter((ip) => ip >= 0).length;
       let sent = 0;
       try {
         sent = addon.sendMany(fd, out.subarray(0, at), packed);
@@ -253,7 +258,7 @@ function batchedSocket(sock: dgram.Socket, plain: UdpSocket, addon: NativeDhcpBa
       // what sendmmsg did not take (socket full, or not an address literal) goes through dgram
       let k = 0;
       for (const [i, m] of msgs.entries()) {
-        if (ips[i]! >= 0 && k++ < sent) continue;
+        if (ips[i] != null && k++ < sent) continue;
         plain.send(m.bytes, m.port, m.address);
       }
     },
@@ -263,12 +268,4 @@ function batchedSocket(sock: dgram.Socket, plain: UdpSocket, addon: NativeDhcpBa
       plain.close();
     },
   };
-}
-
-/** A dotted IPv4 literal as a number, -1 for anything else (a name goes through dgram). */
-function ipv4Number(s: string): number {
-  if (!isIPv4(s)) return -1;
-  let v = 0;
-  for (const p of s.split('.')) v = v * 256 + Number(p);
-  return v;
 }
