@@ -6,13 +6,14 @@
  * requests, so the DHCP listener falls behind and PXE ROMs time out (docs/benchmarks-storm.md).
  * Here the DHCP socket is watched by a uv_poll handle of its own (on a dup of the descriptor,
  * so it never shares libuv's watcher slot with Node's dgram handle, which stops reading), and
- * each readable event reads the socket with recvmmsg(2) until it is empty or READ_CAP
- * datagrams were read (level-triggered: the rest is read on the next turn). The cap keeps the
+ * each readable event reads the socket with one recvmmsg(2) of at most CHUNK datagrams
+ * (level-triggered: the rest is read on the next turn). The cap keeps the
  * other events of the loop going: draining a backlog of thousands at once held the lease
  * syncs' completions, and so the ACKs, past perfdhcp's 1-s drop time, and with 256 a turn
  * the whole seed still lost more under perfdhcp than with dgram's 32; with 64 it does not
  * (docs/benchmarks.md, DHCP). Each recvmmsg chunk reaches JavaScript as one Buffer: one call per chunk
  * instead of one per datagram. Replies leave with sendmmsg(2), one system call per group.
+ * A datagram longer than SLOT (no DHCP message is) arrives truncated and is dropped here.
  *
  * Record layout (both directions), 4-byte aligned:
  *   u32 IPv4 address (network order) | u16 port (network order) | u16 length | bytes, padded
@@ -24,11 +25,12 @@
  *     Stops and closes the reader's descriptor (the caller's `fd` stays open).
  *   sendMany(fd: number, records: Uint8Array, count: number): number
  *     Sends `count` records with sendmmsg; returns how many left (fewer when the socket is
- *     full: the caller sends the rest another way). Throws on other errors than EAGAIN.
- *   stats(id: number): { reads, datagrams, calls, truncated }
+ *     full or an error stopped it after some left: the caller sends the rest another way).
+ *     Throws when the first message fails with another error than EAGAIN.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +41,8 @@
 #include <node_api.h>
 #include <uv.h>
 
-#define CHUNK 64          /* datagrams per recvmmsg / sendmmsg call */
-#define SLOT 2048         /* bytes per received datagram (DHCP: 576 minimum, MTU 1500 at most) */
-#define READ_CAP 64       /* datagrams per readable event at most (dgram reads 32 per turn) */
+#define CHUNK 64  /* datagrams per recvmmsg / sendmmsg call, and per readable event */
+#define SLOT 2048 /* bytes per received datagram (DHCP: 576 minimum, MTU 1500 at most) */
 #define HDR 8
 
 typedef struct reader {
@@ -53,12 +54,10 @@ typedef struct reader {
   int32_t id;
   int fd; /* our dup */
   int closing;
-  double reads, datagrams, calls, truncated;
-  struct mmsghdr msgs[CHUNK];
+  struct mmsghdr msgs[CHUNK]; /* set up once, in start: each points at its slot and `from` */
   struct iovec iov[CHUNK];
   struct sockaddr_in from[CHUNK];
   unsigned char *slots; /* CHUNK * SLOT */
-  unsigned char *out;   /* packed records of one chunk */
 } reader_t;
 
 static reader_t *readers = NULL;
@@ -73,25 +72,16 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
 
 static size_t padded(size_t n) { return (n + 3) & ~(size_t)3; }
 
-/* Delivers one chunk of `n` datagrams to JavaScript; false when JavaScript threw. */
+static int truncated(const reader_t *r, int i) { return (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
+
+/* Delivers one chunk of `n` datagrams to JavaScript, packed straight into the Buffer it gets;
+ * false when JavaScript threw. */
 static int deliver(reader_t *r, int n) {
   size_t size = 0;
   int kept = 0;
   for (int i = 0; i < n; i++) {
-    if (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-      r->truncated++;
-      continue;
-    }
-    size_t len = r->msgs[i].msg_len;
-    unsigned char *rec = r->out + size;
-    uint32_t addr = r->from[i].sin_addr.s_addr; /* network order */
-    uint16_t port = r->from[i].sin_port;         /* network order */
-    uint16_t blen = htons((uint16_t)len);
-    memcpy(rec, &addr, 4);
-    memcpy(rec + 4, &port, 2);
-    memcpy(rec + 6, &blen, 2);
-    memcpy(rec + HDR, r->slots + (size_t)i * SLOT, len);
-    size += HDR + padded(len);
+    if (truncated(r, i)) continue;
+    size += HDR + padded(r->msgs[i].msg_len);
     kept++;
   }
   if (kept == 0) return 1;
@@ -101,11 +91,23 @@ static int deliver(reader_t *r, int n) {
   napi_value buf, count, fn, recv, result;
   void *data;
   int ok = 1;
-  if (napi_create_buffer_copy(env, size, r->out, &data, &buf) == napi_ok &&
-      napi_create_int32(env, kept, &count) == napi_ok && napi_get_reference_value(env, r->cb, &fn) == napi_ok &&
-      napi_get_global(env, &recv) == napi_ok) {
+  if (napi_create_buffer(env, size, &data, &buf) == napi_ok && napi_create_int32(env, kept, &count) == napi_ok &&
+      napi_get_reference_value(env, r->cb, &fn) == napi_ok && napi_get_global(env, &recv) == napi_ok) {
+    unsigned char *rec = data;
+    for (int i = 0; i < n; i++) {
+      if (truncated(r, i)) continue;
+      size_t len = r->msgs[i].msg_len;
+      uint32_t addr = r->from[i].sin_addr.s_addr; /* network order */
+      uint16_t port = r->from[i].sin_port;         /* network order */
+      uint16_t blen = htons((uint16_t)len);
+      memcpy(rec, &addr, 4);
+      memcpy(rec + 4, &port, 2);
+      memcpy(rec + 6, &blen, 2);
+      memcpy(rec + HDR, r->slots + (size_t)i * SLOT, len);
+      memset(rec + HDR + len, 0, padded(len) - len);
+      rec += HDR + padded(len);
+    }
     napi_value argv[2] = {buf, count};
-    r->calls++;
     /* make_callback: microtasks and nextTicks run when the call returns, as after dgram's */
     if (napi_make_callback(env, r->ctx, recv, fn, 2, argv, &result) != napi_ok) ok = 0;
     bool pending = false;
@@ -124,36 +126,23 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   reader_t *r = (reader_t *)h->data;
   (void)events;
   if (r->closing || status < 0) return;
-  r->reads++;
-  int total = 0;
-  while (total < READ_CAP && !r->closing) {
-    for (int i = 0; i < CHUNK; i++) {
-      r->iov[i].iov_base = r->slots + (size_t)i * SLOT;
-      r->iov[i].iov_len = SLOT;
-      memset(&r->msgs[i].msg_hdr, 0, sizeof r->msgs[i].msg_hdr);
-      r->msgs[i].msg_hdr.msg_iov = &r->iov[i];
-      r->msgs[i].msg_hdr.msg_iovlen = 1;
-      r->msgs[i].msg_hdr.msg_name = &r->from[i];
-      r->msgs[i].msg_hdr.msg_namelen = sizeof r->from[i];
-    }
-    int n = recvmmsg(r->fd, r->msgs, CHUNK, MSG_DONTWAIT, NULL);
-    if (n <= 0) break; /* EAGAIN: drained; other errors (ECONNREFUSED...) are per-packet */
-    total += n;
-    r->datagrams += n;
-    if (!deliver(r, n)) break;
-    if (n < CHUNK) break;
-  }
+  for (int i = 0; i < CHUNK; i++) r->msgs[i].msg_hdr.msg_namelen = sizeof r->from[i]; /* in/out */
+  int n = recvmmsg(r->fd, r->msgs, CHUNK, MSG_DONTWAIT, NULL);
+  if (n > 0) deliver(r, n); /* n < 0: EAGAIN (drained) or a per-packet error (ECONNREFUSED...) */
+}
+
+/* Frees a reader whose poll handle is closed or was never started. */
+static void reader_free(reader_t *r) {
+  if (r->fd >= 0) close(r->fd);
+  free(r->slots);
+  free(r);
 }
 
 static void on_closed(uv_handle_t *h) {
   reader_t *r = (reader_t *)h->data;
-  close(r->fd);
-  napi_env env = r->env;
-  napi_delete_reference(env, r->cb);
-  napi_async_destroy(env, r->ctx);
-  free(r->slots);
-  free(r->out);
-  free(r);
+  napi_delete_reference(r->env, r->cb);
+  napi_async_destroy(r->env, r->ctx);
+  reader_free(r);
 }
 
 static reader_t *find(int32_t id, reader_t ***link) {
@@ -183,43 +172,43 @@ static napi_value start(napi_env env, napi_callback_info info) {
   }
   reader_t *r = calloc(1, sizeof *r);
   if (!r) return throw_errno(env, "calloc", ENOMEM);
+  r->env = env;
   r->slots = malloc((size_t)CHUNK * SLOT);
-  r->out = malloc((size_t)CHUNK * (SLOT + HDR));
-  r->fd = dup(fd);
-  if (!r->slots || !r->out || r->fd < 0) {
+  r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* not inherited by the seed's child processes */
+  if (!r->slots || r->fd < 0) {
     int err = r->fd < 0 ? errno : ENOMEM;
-    if (r->fd >= 0) close(r->fd);
-    free(r->slots);
-    free(r->out);
-    free(r);
+    reader_free(r);
     return throw_errno(env, "dup", err);
+  }
+  for (int i = 0; i < CHUNK; i++) {
+    r->iov[i].iov_base = r->slots + (size_t)i * SLOT;
+    r->iov[i].iov_len = SLOT;
+    r->msgs[i].msg_hdr.msg_iov = &r->iov[i];
+    r->msgs[i].msg_hdr.msg_iovlen = 1;
+    r->msgs[i].msg_hdr.msg_name = &r->from[i];
   }
   napi_value name;
   napi_create_string_utf8(env, "metalseed.dhcpBatch", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_reference(env, argv[1], 1, &r->cb) != napi_ok ||
-      napi_async_init(env, NULL, name, &r->ctx) != napi_ok) {
-    close(r->fd);
-    free(r->slots);
-    free(r->out);
-    free(r);
+  if (napi_create_reference(env, argv[1], 1, &r->cb) != napi_ok) {
+    reader_free(r);
+    napi_throw_error(env, NULL, "cannot keep the callback");
+    return NULL;
+  }
+  if (napi_async_init(env, NULL, name, &r->ctx) != napi_ok) {
+    napi_delete_reference(env, r->cb);
+    reader_free(r);
     napi_throw_error(env, NULL, "cannot keep the callback");
     return NULL;
   }
   int err = uv_poll_init(loop, &r->poll, r->fd);
+  r->poll.data = r;
   if (err == 0) {
-    r->poll.data = r;
     err = uv_poll_start(&r->poll, UV_READABLE, on_readable);
-    if (err != 0) {
-      r->env = env;
-      uv_close((uv_handle_t *)&r->poll, on_closed);
-    }
+    if (err != 0) uv_close((uv_handle_t *)&r->poll, on_closed);
   } else {
-    close(r->fd);
     napi_delete_reference(env, r->cb);
     napi_async_destroy(env, r->ctx);
-    free(r->slots);
-    free(r->out);
-    free(r);
+    reader_free(r);
   }
   if (err != 0) {
     char msg[160];
@@ -227,7 +216,6 @@ static napi_value start(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "EDHCPBATCH", msg);
     return NULL;
   }
-  r->env = env;
   r->id = next_id++;
   r->next = readers;
   readers = r;
@@ -298,12 +286,10 @@ static napi_value send_many(napi_env env, napi_callback_info info) {
       q += HDR + padded(dlen);
     }
     if (n == 0) {
-      if (sent < count) {
-        napi_throw_range_error(env, NULL, "sendMany: records end before count");
-        return NULL;
-      }
-      break;
+      napi_throw_range_error(env, NULL, "sendMany: records end before count");
+      return NULL;
     }
+    /* fewer than n sent: an error on message k; the loop retries from there, so it surfaces */
     int k = sendmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT);
     if (k < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
@@ -311,43 +297,18 @@ static napi_value send_many(napi_env env, napi_callback_info info) {
       /* a per-destination error (EHOSTUNREACH, ENETUNREACH...) on the first message: skip it */
       if (errno == EHOSTUNREACH || errno == ENETUNREACH || errno == EACCES || errno == EPERM) {
         k = 1;
+      } else if (sent > 0) {
+        break; /* the caller sends the rest another way; what left must not leave twice */
       } else {
         return throw_errno(env, "sendmmsg", errno);
       }
     }
     for (int i = 0; i < k; i++) p += HDR + padded(iov[i].iov_len);
     sent += k;
-    if (k < n) {
-      /* the kernel stopped early: an error on message k; retry from there (errors surface) */
-      continue;
-    }
   }
   napi_value out;
   napi_create_int32(env, sent, &out);
   return out;
-}
-
-static napi_value stats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], o, v;
-  int32_t id;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_int32(env, argv[0], &id) != napi_ok) {
-    napi_throw_type_error(env, NULL, "stats(id) needs a reader id");
-    return NULL;
-  }
-  reader_t *r = find(id, NULL);
-  if (!r) return NULL;
-  napi_create_object(env, &o);
-  napi_create_double(env, r->reads, &v);
-  napi_set_named_property(env, o, "reads", v);
-  napi_create_double(env, r->datagrams, &v);
-  napi_set_named_property(env, o, "datagrams", v);
-  napi_create_double(env, r->calls, &v);
-  napi_set_named_property(env, o, "calls", v);
-  napi_create_double(env, r->truncated, &v);
-  napi_set_named_property(env, o, "truncated", v);
-  return o;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -355,7 +316,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"start", NULL, start, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, stop, NULL, NULL, NULL, napi_default, NULL},
       {"sendMany", NULL, send_many, NULL, NULL, NULL, napi_default, NULL},
-      {"stats", NULL, stats, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -109,9 +109,11 @@ export interface NativeDhcpBatch {
   /** Records: u32 address (network order), u16 port (network order), u16 length, bytes padded to 4. */
   start(fd: number, onBatch: (records: Buffer, count: number) => void): number;
   stop(id: number): void;
-  /** Sends `count` records (same layout); returns how many left (fewer when the socket is full). */
+  /**
+   * Sends `count` records (same layout); returns how many left (fewer when the socket is full,
+   * or an error stopped it after some left). Throws when the first one fails otherwise.
+   */
   sendMany(fd: number, records: Uint8Array, count: number): number;
-  stats(id: number): { reads: number; datagrams: number; calls: number; truncated: number } | undefined;
 }
 
 /** The DHCP batching addon, or null when it was not built (callers then use dgram as before). */
