@@ -343,8 +343,7 @@ describe('tftp native pump', { skip }, () => {
   });
 
   it('ends empty and block-multiple files with an empty DATA block (RFC 1350 section 6), from memory and descriptor', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'metalseed-pump-'));
-    try {
+    await inTempDir(async (dir) => {
       const content: Record<string, Uint8Array> = {
         empty: new Uint8Array(0),
         two: randomBytes(1024), // 2 x 512: blocks 1, 2 and an empty 3
@@ -382,9 +381,7 @@ describe('tftp native pump', { skip }, () => {
       const d3 = await c.expect();
       assert.equal(blockOf(d3), 3);
       assert.equal(d3.packet.op === 'DATA' ? d3.packet.data.length : -1, 0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('rolls the block number over to 0 past block 65535 (a > 32 MiB file at blksize 512)', async () => {
