@@ -112,7 +112,6 @@ typedef struct transfer {
    * [6] when an ACK last moved the window (ms since the start, at least 1), [7] retransmissions */
   int32_t *state;
   napi_ref data_ref, state_ref;
-  uint32_t retransmits;
   uint8_t *hdr; /* 4 header bytes per block of a window */
   struct transfer *next, *prev; /* list of running transfers (pump thread only) */
   struct transfer *qnext;       /* hand-over queue */
@@ -351,6 +350,15 @@ static int send_blocks(transfer_t *t, int64_t first, int64_t last) {
 
 /* ---- ending ---- */
 
+/* Frees a transfer that is in no list, closing its socket if it has one. */
+static void transfer_free(transfer_t *t) {
+  if (t->fd >= 0) close(t->fd);
+  free(t->buf);
+  free(t->hdr);
+  free(t->first);
+  free(t);
+}
+
 static void finish(transfer_t *t, int outcome, const char *reason) {
   completion_t *c = calloc(1, sizeof *c);
   if (c) {
@@ -358,7 +366,7 @@ static void finish(transfer_t *t, int outcome, const char *reason) {
     c->outcome = outcome;
     c->after_oack = t->phase == 0 && outcome == OUT_ABORTED;
     c->acked = t->acked;
-    c->retransmits = t->retransmits;
+    c->retransmits = (uint32_t)t->state[S_RETRANSMITS];
     c->stale = (uint32_t)t->state[S_STALE];
     c->unknown_tid = (uint32_t)t->state[S_UNKNOWN_TID];
     c->malformed = (uint32_t)t->state[S_MALFORMED];
@@ -370,14 +378,10 @@ static void finish(transfer_t *t, int outcome, const char *reason) {
   }
   heap_remove(t);
   epoll_ctl(P.epfd, EPOLL_CTL_DEL, t->fd, NULL);
-  close(t->fd);
   if (t->prev) t->prev->next = t->next;
   else P.running = t->next;
   if (t->next) t->next->prev = t->prev;
-  free(t->buf);
-  free(t->hdr);
-  free(t->first);
-  free(t);
+  transfer_free(t);
   /* Without the completion JavaScript would keep the file's bytes forever: only an allocation
    * failure of ~700 bytes loses it, and then the process has bigger problems. */
   if (c && (P.stopping || napi_call_threadsafe_function(P.tsfn, c, napi_tsfn_nonblocking) != napi_ok))
@@ -425,8 +429,7 @@ static void on_timeout(transfer_t *t) {
     finish(t, OUT_TIMEOUT, why);
     return;
   }
-  t->retransmits++;
-  __atomic_store_n(&t->state[S_RETRANSMITS], (int32_t)t->retransmits, __ATOMIC_RELAXED);
+  COUNT(t, S_RETRANSMITS);
   send_first(t);
 }
 
@@ -621,11 +624,7 @@ static void pump_stop(void *arg) {
   while (q) { /* handed over after the thread's last look (none from this realm's own thread) */
     transfer_t *t = q;
     q = q->qnext;
-    close(t->fd);
-    free(t->buf);
-    free(t->hdr);
-    free(t->first);
-    free(t);
+    transfer_free(t);
   }
   while (a) {
     command_t *c = a;
@@ -822,10 +821,7 @@ static napi_value js_transfer(napi_env env, napi_callback_info info) {
     t->first_len = flen;
   }
   if (!t->hdr || (!data && !t->buf) || (t->first_len && !t->first)) {
-    free(t->hdr);
-    free(t->buf);
-    free(t->first);
-    free(t);
+    transfer_free(t);
     return throw_errno(env, "malloc", ENOMEM);
   }
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -840,10 +836,7 @@ static napi_value js_transfer(napi_env env, napi_callback_info info) {
   if (what) {
     err = errno;
     if (fd >= 0) close(fd);
-    free(t->hdr);
-    free(t->buf);
-    free(t->first);
-    free(t);
+    transfer_free(t);
     return throw_errno(env, what, err);
   }
   t->id = id;
