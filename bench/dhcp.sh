@@ -7,7 +7,9 @@
 #        metalseed-dgram / metalseed-core-dgram (the same, reading the socket through Node's
 #        dgram instead of native/dhcp_batch.c: METALSEED_DHCP_BATCH=0), or
 #        metalseed-after-reply (dhcp.leaseSync: after-reply: the ACK leaves once the lease is
-#        written, fdatasync within 10 ms after; Kea's memfile guarantee, which never syncs)
+#        written, fdatasync within 10 ms after; Kea's memfile guarantee, which never syncs),
+#        or null: bench/tools/null-dhcp.c, NOT a DHCP server but its cost floor (no lease state,
+#        an OFFER per DISCOVER, an ACK per REQUEST): its max_rate is the harness's ceiling
 # Env (defaults): MODES="relay bcast" REPS=3 TRIAL_S=5 CLIENTS=20000 START_RATE=500
 #   STEP_PCT=10 LOSS_MAX=1 LAT_RATE=200 LAT_N=1000 RESULTS=<tsv to append to>
 #
@@ -19,7 +21,8 @@
 #        < LOSS_MAX % loss (1 - ACKs/DISCOVERs, 1-s tail for in-flight answers) and >= 97 %
 #        of the target rate: START_RATE doubled until a trial fails, then bisected to STEP_PCT.
 #        Every trial starts the server afresh (empty lease database).
-#   cpu  server user+sys CPU per completed DORA in passing trials (µs)
+#   cpu  server user+sys CPU per completed DORA in passing trials (µs); perfdhcp's own CPU
+#        at the highest passing rate (client_cpu_pct of one core over its run, and per DORA)
 # Every client is PXE (option 60 PXEClient:Arch:00007, option 93 = 7): each server picks
 # the boot file ipxe.efi by architecture.
 set -uo pipefail
@@ -42,8 +45,14 @@ server_cmd() {
     metalseed-core-dgram) echo "env METALSEED_DHCP_BATCH=0 -C $REPO_DIR node --import tsx $BENCH_DIR/tools/dhcp-core.ts $BENCH_HOME/run/metalseed-core-\$\$";;
     kea) echo "$BENCH_DIR/servers/kea.sh";;
     dnsmasq) echo "$BENCH_DIR/servers/dnsmasq-dhcp.sh";;
-    *) die "unknown DHCP server $1 (metalseed, metalseed-after-reply, metalseed-core, metalseed-dgram, metalseed-core-dgram, kea, dnsmasq)";;
+    # the harness ceiling: a responder without lease state (tools/null-dhcp.c), not a DHCP server
+    null) echo "$BENCH_DIR/servers/null-dhcp.sh";;
+    *) die "unknown DHCP server $1 (metalseed, metalseed-after-reply, metalseed-core, metalseed-dgram, metalseed-core-dgram, kea, dnsmasq, null)";;
   esac
+}
+null_build() {
+  export NULL_DHCP=$BENCH_HOME/null-dhcp
+  gcc -O2 -Wall -Wextra -o "$NULL_DHCP" "$BENCH_DIR/tools/null-dhcp.c" || die "cannot build null-dhcp"
 }
 
 PXE_OPTS=(-o "60,$(printf 'PXEClient:Arch:00007:UNDI:003016' | od -An -tx1 | tr -d ' \n')" -o 93,0007)
@@ -59,11 +68,19 @@ srv_start() {  # srv_start NAME
 }
 srv_stop() { stop_pid "$SRV_PID"; SRV_PID=""; }
 
-perfdhcp_run() {  # perfdhcp_run OUTFILE MODE ARGS...
-  local f=$1 mode=$2; shift 2
+# child_cpu_s -> CHILD_CPU_S: user+sys CPU seconds of this shell's reaped children (bash's
+# times builtin; never call it in $(...): a subshell does not see its parent's children)
+child_cpu_s() {
+  times >"$OUT/.times"
+  CHILD_CPU_S=$(awk 'NR==2{for(i=1;i<=2;i++){split($i,t,/[ms]/); s+=t[1]*60+t[2]}} END{printf "%.3f", s}' "$OUT/.times")
+}
+perfdhcp_run() {  # perfdhcp_run OUTFILE MODE ARGS... -> PERF_CPU_S, PERF_WALL_S (perfdhcp's own)
+  local f=$1 mode=$2 c0 t0; shift 2
   local target=(-l "$CLI_IP" "$SRV_IP"); [ "$mode" = bcast ] && target=(-l "$CLI_IF" -B)
   echo "+ perfdhcp -4 $* ${PXE_OPTS[*]} ${target[*]}" >"$f"
+  child_cpu_s; c0=$CHILD_CPU_S; t0=$(date +%s.%N)
   timeout $((TRIAL_S * 4 + 60)) ip netns exec "$CLI_NS" perfdhcp -4 "$@" "${PXE_OPTS[@]}" "${target[@]}" >>"$f" 2>&1
+  PERF_WALL_S=$(calc "$(date +%s.%N) - $t0"); child_cpu_s; PERF_CPU_S=$(calc "$CHILD_CPU_S - $c0")
 }
 # counts FILE -> "discovers_sent acks_received"
 counts() {
@@ -72,34 +89,49 @@ counts() {
        END{print d+0, a+0}' "$1"
 }
 
+# udp_rcvbuf_errors NS: datagrams the namespace's UDP sockets dropped for a full receive
+# buffer (RcvbufErrors, /proc/net/snmp is per namespace): where a lost packet was lost
+udp_rcvbuf_errors() {
+  ip netns exec "$1" awk '$1=="Udp:"{if(!h){for(i=2;i<=NF;i++)if($i=="RcvbufErrors")c=i; h=1}else print $c}' /proc/net/snmp
+}
+
 trial() {  # trial NAME MODE REP RATE -> PASS (0/1), CPU_US
-  local name=$1 mode=$2 rep=$3 rate=$4 f="$OUT/max-$1-$2-r$3-$4.txt" c0 c1 d a loss done_rate
+  local name=$1 mode=$2 rep=$3 rate=$4 f="$OUT/max-$1-$2-r$3-$4.txt" c0 c1 d a loss done_rate sq0 cq0 sq cq
   srv_start "$name"; c0=$(cpu_s "$SRV_PID")
+  sq0=$(udp_rcvbuf_errors "$SRV_NS"); cq0=$(udp_rcvbuf_errors "$CLI_NS")
   perfdhcp_run "$f" "$mode" -r "$rate" -R "$CLIENTS" -p "$TRIAL_S" -W 1000000
-  c1=$(cpu_s "$SRV_PID"); srv_stop
+  c1=$(cpu_s "$SRV_PID")
+  sq=$(( $(udp_rcvbuf_errors "$SRV_NS") - sq0 )); cq=$(( $(udp_rcvbuf_errors "$CLI_NS") - cq0 ))
+  srv_stop
   read -r d a < <(counts "$f")
   loss=$(calc "$d > 0 ? 100 * (1 - $a / $d) : 100")
   done_rate=$(calc "$a / $TRIAL_S")
   PASS=$(awk -v l="$loss" -v m="$LOSS_MAX" -v c="$done_rate" -v r="$rate" 'BEGIN{print (l < m && c >= 0.97 * r) ? 1 : 0}')
   CPU_US=$(calc "$a > 0 ? 1e6 * ($c1 - $c0) / $a : 0")
-  log "$name $mode rep$rep rate=$rate: $a ACKs for $d DISCOVERs (loss $loss%), cpu ${CPU_US}us/DORA pass=$PASS"
+  CLI_PCT=$(calc "100 * $PERF_CPU_S / $PERF_WALL_S"); CLI_US=$(calc "$a > 0 ? 1e6 * $PERF_CPU_S / $a : 0")
+  log "$name $mode rep$rep rate=$rate: $a ACKs for $d DISCOVERs (loss $loss%), cpu ${CPU_US}us/DORA pass=$PASS" \
+    "(perfdhcp ${PERF_CPU_S}s CPU in ${PERF_WALL_S}s: ${CLI_PCT}% of a core, ${CLI_US}us/DORA;" \
+    "receive-buffer drops: server $sq, perfdhcp $cq)"
 }
 
 search() {  # search NAME MODE REP -> row max_rate, cpu
-  local name=$1 mode=$2 rep=$3 lo=0 hi="" r=$START_RATE cpus=()
+  local name=$1 mode=$2 rep=$3 lo=0 hi="" r=$START_RATE cpus=() cli_pct="" cli_us=""
   while :; do
     trial "$name" "$mode" "$rep" "$r"
-    if [ "$PASS" = 1 ]; then lo=$r; cpus+=("$CPU_US"); [ "$r" -ge "$MAX_RATE" ] && break; r=$((r * 2))
+    if [ "$PASS" = 1 ]; then lo=$r; cpus+=("$CPU_US"); cli_pct=$CLI_PCT; cli_us=$CLI_US; [ "$r" -ge "$MAX_RATE" ] && break; r=$((r * 2))
     else hi=$r; break; fi
   done
   while [ -n "$hi" ] && [ $(( (hi - lo) * 100 )) -gt $(( STEP_PCT * (lo > 0 ? lo : 1) )) ] && [ $((hi - lo)) -gt 50 ]; do
     r=$(( (lo + hi) / 2 / 50 * 50 )); [ "$r" -le "$lo" ] && break
     trial "$name" "$mode" "$rep" "$r"
-    if [ "$PASS" = 1 ]; then lo=$r; cpus+=("$CPU_US"); else hi=$r; fi
+    if [ "$PASS" = 1 ]; then lo=$r; cpus+=("$CPU_US"); cli_pct=$CLI_PCT; cli_us=$CLI_US; else hi=$r; fi
   done
   row "$RESULTS" "$rep" "$name" "dhcp-$mode" max_rate "$lo" "DORA/s, <${LOSS_MAX}% loss, ${TRIAL_S}s trials"
   # CPU per DORA at the highest passing rate (the server is busiest there)
   [ ${#cpus[@]} -gt 0 ] && row "$RESULTS" "$rep" "$name" "dhcp-$mode" cpu_us_per_dora "${cpus[-1]}" "server CPU at the max rate"
+  # the load generator's own share of the 2 cores at that rate (perfdhcp, both its threads)
+  [ -n "$cli_pct" ] && row "$RESULTS" "$rep" "$name" "dhcp-$mode" client_cpu_pct "$cli_pct" "perfdhcp CPU, % of one core, at the max rate"
+  [ -n "$cli_us" ] && row "$RESULTS" "$rep" "$name" "dhcp-$mode" client_cpu_us_per_dora "$cli_us" "perfdhcp CPU per DORA at the max rate"
   log "$name $mode rep$rep: max sustainable $lo DORA/s"
 }
 
@@ -123,6 +155,7 @@ latency() {  # latency NAME MODE REP -> rows offer/ack p50/p99
 ns_up
 trap 'stop_all; ns_down' EXIT; trap 'exit 130' INT TERM
 [[ " ${SERVERS[*]} " =~ " metalseed"(-dgram|-after-reply)?" " ]] && { ms_build; export MS_CMD; MS_CMD=$(ms_cmd); }
+[[ " ${SERVERS[*]} " =~ " null " ]] && null_build
 { echo "servers: ${SERVERS[*]}  modes: $MODES  reps: $REPS  trial: ${TRIAL_S}s  clients: $CLIENTS  latency: $LAT_N@$LAT_RATE/s"
   echo "perfdhcp: $(perfdhcp -v 2>&1 | head -1)"; } | tee "$OUT/config.txt" >&2
 n=${#SERVERS[@]}

@@ -9,6 +9,11 @@ import { readFileSync } from 'node:fs';
 import { fmt, median, medianRatio, parseResults, type Sample } from './stats.ts';
 
 const OURS = 'metalseed';
+/**
+ * bench/tools/null-dhcp.c: not a DHCP server and never "ours", but the cost floor of one. Its
+ * max_rate is the highest rate the harness (perfdhcp on this machine) can measure at all.
+ */
+const NULL_DHCP = 'null';
 /** Where larger is better; every other metric (times, CPU, failures) is better smaller. */
 const HIGHER_IS_BETTER = new Set(['max_rate', 'mib_s', 'req_s']);
 
@@ -118,11 +123,12 @@ function main(files: string[]): void {
     '\n(x = metalseed / that server, per repetition, median. Higher is better for max_rate, mib_s, req_s; lower for the rest.)',
   );
   printTargets(samples);
+  printHarnessCeiling(samples);
 }
 
 /** metalseed first, then the reference servers in a fixed order. */
 function order(servers: string[]): string[] {
-  const known = [OURS, 'kea', 'dnsmasq', 'atftpd', 'tftpd-hpa', 'nginx'];
+  const known = [OURS, 'kea', 'dnsmasq', 'atftpd', 'tftpd-hpa', 'nginx', NULL_DHCP];
   return servers.sort((a, b) => rank(a, known) - rank(b, known) || a.localeCompare(b));
 }
 const rank = (s: string, known: string[]): number => (known.includes(s) ? known.indexOf(s) : known.length);
@@ -158,6 +164,46 @@ function printTargets(samples: Sample[]): void {
     );
   }
   void HIGHER_IS_BETTER;
+}
+
+/**
+ * What the null responder shows: the harness's ceiling per DHCP test, against the rate the DHCP
+ * target asks for (1.5x Kea, per repetition). A ceiling below it means no server, however
+ * cheap, can be measured meeting the target with this perfdhcp on this machine.
+ */
+function printHarnessCeiling(samples: Sample[]): void {
+  const rate = samples.filter((s) => /^dhcp-/.test(s.test) && s.metric === 'max_rate');
+  const tests = [...new Set(rate.filter((s) => s.server === NULL_DHCP).map((s) => s.test))];
+  if (tests.length === 0) return;
+  const target = TARGETS.find((t) => t.metric === 'max_rate' && t.min !== undefined)!;
+  const need = target.min!;
+  const value = (test: string, metric: string, server: string): number =>
+    median(
+      samples
+        .filter((s) => s.test === test && s.metric === metric && s.server === server)
+        .map((s) => s.value),
+    );
+  console.log(`\n### Harness ceiling (${NULL_DHCP}: no lease state, not a DHCP server)\n`);
+  console.log(
+    `| test | ${NULL_DHCP} max_rate | perfdhcp CPU at it | ${target.reference} max_rate | ${NULL_DHCP} / ${target.reference} | ${OURS} / ${NULL_DHCP} | ceiling vs ${need}x ${target.reference} |`,
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const test of tests) {
+    const rows = rate.filter((s) => s.test === test);
+    const ceiling = value(test, 'max_rate', NULL_DHCP);
+    const client = value(test, 'client_cpu_pct', NULL_DHCP);
+    const ref = value(test, 'max_rate', target.reference);
+    const overRef = medianRatio(rows, NULL_DHCP, target.reference);
+    const ours = medianRatio(rows, OURS, NULL_DHCP);
+    const verdict = !Number.isFinite(overRef)
+      ? `(no ${target.reference} in this run)`
+      : overRef >= need
+        ? `above (x${fmt(overRef)} >= ${need})`
+        : `**below** (x${fmt(overRef)} < ${need}): the target cannot be measured here`;
+    console.log(
+      `| ${test} | ${fmt(ceiling)} | ${Number.isFinite(client) ? `${fmt(client)}% of a core` : '-'} | ${fmt(ref)} | ${Number.isFinite(overRef) ? `x${fmt(overRef)}` : '-'} | ${Number.isFinite(ours) ? `x${fmt(ours)}` : '-'} | ${verdict} |`,
+    );
+  }
 }
 
 main(process.argv.slice(2));
