@@ -6,6 +6,7 @@
  * fetched"), found by the client's leased address.
  */
 import fs from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -45,7 +46,7 @@ export function registerAssets(app: FastifyInstance, root: string, p: Provisione
   };
   app.get(`${ASSETS_PREFIX}*`, async (req, reply) => {
     const rel = (req.params as { '*': string })['*'];
-    const target = sendFile ? zeroCopyTarget(realRoot, rel, req) : null;
+    const target = sendFile ? await zeroCopyTarget(realRoot, rel, req) : null;
     if (!target || !sendFile) return reply.sendFile(rel);
     return zeroCopy(req, reply, target, sendFile, step);
   });
@@ -59,15 +60,21 @@ export function registerAssets(app: FastifyInstance, root: string, p: Provisione
 
 interface Target {
   file: string;
+  /** Open before the head is written: head and body both come from this one inode. */
+  handle: FileHandle;
   stat: fs.Stats;
-  fd: number;
+  /** The client's TCP socket. */
+  out: number;
 }
 
-/** A large regular file inside the root, asked for whole by a GET on a TCP socket; else null. */
-function zeroCopyTarget(realRoot: string, rel: string, req: FastifyRequest): Target | null {
+/**
+ * A large regular file inside the root, asked for whole by a GET on a TCP socket, opened and
+ * fstat'ed; else null (and nothing left open).
+ */
+async function zeroCopyTarget(realRoot: string, rel: string, req: FastifyRequest): Promise<Target | null> {
   if (req.method !== 'GET' || CONDITIONAL.some((h) => req.headers[h] !== undefined)) return null;
-  const fd = socketFd(req.socket);
-  if (fd === null || rel.split('/').some((s) => s === '' || s.startsWith('.'))) return null;
+  const out = socketFd(req.socket);
+  if (out === null || rel.split('/').some((s) => s === '' || s.startsWith('.'))) return null;
   let file: string;
   try {
     file = fs.realpathSync(path.join(realRoot, rel));
@@ -75,9 +82,19 @@ function zeroCopyTarget(realRoot: string, rel: string, req: FastifyRequest): Tar
     return null; // missing: @fastify/static answers 404
   }
   if (!file.startsWith(`${realRoot}/`)) return null;
-  const stat = fs.statSync(file, { throwIfNoEntry: false });
-  if (!stat?.isFile() || stat.size < ZERO_COPY_MIN_BYTES) return null;
-  return { file, stat, fd };
+  let handle: FileHandle;
+  try {
+    // O_NONBLOCK: a FIFO left in the directory must not hang the open; fstat turns it away below
+    handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    return null; // gone or unreadable since realpath: @fastify/static gives the answer
+  }
+  const stat = await handle.stat().catch(() => null);
+  if (!stat?.isFile() || stat.size < ZERO_COPY_MIN_BYTES) {
+    await handle.close();
+    return null;
+  }
+  return { file, handle, stat, out };
 }
 
 async function zeroCopy(
@@ -90,21 +107,23 @@ async function zeroCopy(
   (req as { zeroCopy?: boolean }).zeroCopy = true;
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, {
-    'content-type': 'application/octet-stream',
-    'content-length': String(t.stat.size),
-    'accept-ranges': 'bytes',
-    'cache-control': 'public, max-age=0',
-    'last-modified': t.stat.mtime.toUTCString(),
-    // the same validator @fastify/send makes, so a later conditional request matches
-    etag: `W/"${t.stat.size.toString(16)}-${t.stat.mtime.getTime().toString(16)}"`,
-  });
   const started = performance.now();
   try {
-    await sendBody(res, t.fd, t.file, t.stat, sendFile);
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(t.stat.size),
+      'accept-ranges': 'bytes',
+      'cache-control': 'public, max-age=0',
+      'last-modified': t.stat.mtime.toUTCString(),
+      // the same validator @fastify/send makes, so a later conditional request matches
+      etag: `W/"${t.stat.size.toString(16)}-${t.stat.mtime.getTime().toString(16)}"`,
+    });
+    await sendBody(res, t.out, { fd: t.handle.fd, size: t.stat.size, name: t.file }, sendFile);
     step(req, 200, t.stat.size, performance.now() - started);
   } catch {
-    res.destroy(); // the client sees a short body, never a wrong one
+    res.destroy(); // client gone, or the file came up short: an incomplete message, never a hang
+  } finally {
+    await t.handle.close();
   }
 }
 

@@ -5,8 +5,13 @@
  * passes through JavaScript, no thread waits on a slow client, and JavaScript runs twice per
  * download (start and end), not per chunk. Only for plain full-file GETs over TCP; everything
  * else goes through @fastify/static.
+ *
+ * The caller opens the file and derives the head (length, validators) from an fstat of that
+ * descriptor before anything is written, and the body comes from the same descriptor, as nginx
+ * does (ngx_open_cached_file: open, then fstat the descriptor): a file renamed over the path
+ * meanwhile (how operators and `metalseed assets` replace kernels and initrds) does not touch
+ * the inode being sent, so head and body always describe the same file.
  */
-import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Native } from '../lib/native.ts';
@@ -23,54 +28,49 @@ export function socketFd(socket: Socket): number | null {
   return typeof fd === 'number' && fd >= 0 ? fd : null;
 }
 
-/** How one body went: `waits` counts the times the socket was full and the copy waited. */
-export interface SentBody {
-  bytes: number;
-  waits: number;
+/** An open file to send whole: its descriptor, the size its fstat gave, and its name for errors. */
+export interface OpenBody {
+  fd: number;
+  size: number;
+  name: string;
 }
 
 /**
- * Writes `file` as the body of `res`, whose head (with Content-Length and validators from
- * `announced`) is set but not sent. Resolves when every byte is handed to the kernel and `res` is ended; rejects
- * (leaving `res` for the caller to destroy) when the client goes away or the file shrinks.
+ * Writes `body.size` bytes of the open file as the body of `res`, whose head (Content-Length
+ * `body.size`, validators from the same fstat) is set but not sent. Resolves when every byte is
+ * handed to the kernel and `res` is ended; rejects (leaving `res` for the caller to destroy)
+ * when the client goes away or the file comes up short: truncated in place after its fstat, it
+ * can no longer fill the announced length, and the caller cuts the connection, so the client
+ * sees an incomplete message (RFC 9112 section 6.3) instead of a hang or a body padded to length.
+ * (Bytes sendfile(2) handed to the kernel before the truncation can reach the client zeroed:
+ * the pages are the page cache's; the message is incomplete either way.)
+ * The descriptor stays the caller's: it is in use until this settles.
  */
 export async function sendBody(
   res: ServerResponse,
-  fd: number,
-  file: string,
-  announced: { size: number; mtimeMs: number },
+  outFd: number,
+  body: OpenBody,
   addon: SendFileAddon,
-): Promise<SentBody> {
-  const { size } = announced;
+): Promise<void> {
+  const { size } = body;
   // A pipelined request's response gets the socket only when the answers before it are done
   // (Node queues it); the head and the body must not overtake them.
   const socket = res.socket ?? (await assigned(res));
   res.flushHeaders();
   await drained(socket); // the head must be on the wire before bytes that bypass Node's queue
-  const inFd = await fs.promises.open(file, 'r');
-  try {
-    // the head announced the file as it was stat'ed by path; a file replaced since then must
-    // not go out under the old length and validators
-    const now = await inFd.stat();
-    if (now.size !== size || now.mtimeMs !== announced.mtimeMs)
-      throw new Error(`${file} changed between its head and its body`);
-    const sent = await new Promise<SentBody>((resolve, reject) => {
-      if (socket.destroyed) return reject(new Error('client went away'));
-      // the socket closing (client gone, server shutting down) stops the copy: the addon holds
-      // its own dup of the descriptor, which would otherwise keep the connection alive
-      const onClose = () => addon.sendFileCancel(id);
-      const id = addon.sendFileAsync(fd, inFd.fd, 0, size, (err, bytes, waits) => {
-        socket.off('close', onClose);
-        if (err) reject(new Error(`${file}: ${err} after ${bytes} of ${size} bytes`));
-        else resolve({ bytes, waits });
-      });
-      socket.once('close', onClose);
+  await new Promise<void>((resolve, reject) => {
+    if (socket.destroyed) return reject(new Error('client went away'));
+    // the socket closing (client gone, server shutting down) stops the copy: the addon holds
+    // its own dup of the descriptor, which would otherwise keep the connection alive
+    const onClose = () => addon.sendFileCancel(id);
+    const id = addon.sendFileAsync(outFd, body.fd, 0, size, (err, bytes) => {
+      socket.off('close', onClose);
+      if (err) reject(new Error(`${body.name}: ${err} after ${bytes} of ${size} bytes`));
+      else resolve();
     });
-    res.end();
-    return sent;
-  } finally {
-    await inFd.close();
-  }
+    socket.once('close', onClose);
+  });
+  res.end();
 }
 
 function drained(socket: Socket): Promise<void> {
