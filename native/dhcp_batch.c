@@ -40,6 +40,7 @@
 #include <unistd.h>
 #include <node_api.h>
 #include <uv.h>
+#include "napi_util.h"
 
 #define CHUNK 64  /* datagrams per recvmmsg / sendmmsg call, and per readable event */
 #define SLOT 2048 /* bytes per received datagram (DHCP: 576 minimum, MTU 1500 at most) */
@@ -63,13 +64,6 @@ typedef struct reader {
 static reader_t *readers = NULL;
 static int32_t next_id = 1;
 
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_throw_error(env, "EDHCPBATCH", msg);
-  return NULL;
-}
-
 static size_t padded(size_t n) { return (n + 3) & ~(size_t)3; }
 
 static int truncated(const reader_t *r, int i) { return (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
@@ -88,11 +82,10 @@ static int deliver(reader_t *r, int n) {
   napi_env env = r->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return 1;
-  napi_value buf, count, fn, recv, result;
+  napi_value buf, count;
   void *data;
   int ok = 1;
-  if (napi_create_buffer(env, size, &data, &buf) == napi_ok && napi_create_int32(env, kept, &count) == napi_ok &&
-      napi_get_reference_value(env, r->cb, &fn) == napi_ok && napi_get_global(env, &recv) == napi_ok) {
+  if (napi_create_buffer(env, size, &data, &buf) == napi_ok && napi_create_int32(env, kept, &count) == napi_ok) {
     unsigned char *rec = data;
     for (int i = 0; i < n; i++) {
       if (truncated(r, i)) continue;
@@ -108,15 +101,8 @@ static int deliver(reader_t *r, int n) {
       rec += HDR + padded(len);
     }
     napi_value argv[2] = {buf, count};
-    /* make_callback: microtasks and nextTicks run when the call returns, as after dgram's */
-    if (napi_make_callback(env, r->ctx, recv, fn, 2, argv, &result) != napi_ok) ok = 0;
-    bool pending = false;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
-      napi_value err;
-      napi_get_and_clear_last_exception(env, &err);
-      napi_fatal_exception(env, err); /* an uncaught exception, like any other callback's */
-      ok = 0;
-    }
+    /* microtasks and nextTicks run when the call returns, as after dgram's */
+    if (nu_callback(env, r->cb, r->ctx, 2, argv) != napi_ok) ok = 0;
   }
   napi_close_handle_scope(env, scope);
   return ok;
@@ -140,8 +126,7 @@ static void reader_free(reader_t *r) {
 
 static void on_closed(uv_handle_t *h) {
   reader_t *r = (reader_t *)h->data;
-  napi_delete_reference(r->env, r->cb);
-  napi_async_destroy(r->env, r->ctx);
+  nu_drop_callback(r->env, r->cb, r->ctx);
   reader_free(r);
 }
 
@@ -155,30 +140,25 @@ static reader_t *find(int32_t id, reader_t ***link) {
 }
 
 static napi_value start(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
   int32_t fd;
   napi_valuetype t;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 || napi_typeof(env, argv[1], &t) != napi_ok ||
-      t != napi_function) {
+  if (!nu_args(env, info, 2, argv) || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
+      napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
     napi_throw_type_error(env, NULL, "start(fd, onBatch) needs a descriptor and a function");
     return NULL;
   }
-  uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    napi_throw_error(env, NULL, "no event loop");
-    return NULL;
-  }
+  uv_loop_t *loop = nu_event_loop(env, "no event loop");
+  if (!loop) return NULL;
   reader_t *r = calloc(1, sizeof *r);
-  if (!r) return throw_errno(env, "calloc", ENOMEM);
+  if (!r) return nu_throw_errno(env, "EDHCPBATCH", "calloc", ENOMEM);
   r->env = env;
   r->slots = malloc((size_t)CHUNK * SLOT);
   r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* not inherited by the seed's child processes */
   if (!r->slots || r->fd < 0) {
     int err = r->fd < 0 ? errno : ENOMEM;
     reader_free(r);
-    return throw_errno(env, "dup", err);
+    return nu_throw_errno(env, "EDHCPBATCH", "dup", err);
   }
   for (int i = 0; i < CHUNK; i++) {
     r->iov[i].iov_base = r->slots + (size_t)i * SLOT;
@@ -187,15 +167,7 @@ static napi_value start(napi_env env, napi_callback_info info) {
     r->msgs[i].msg_hdr.msg_iovlen = 1;
     r->msgs[i].msg_hdr.msg_name = &r->from[i];
   }
-  napi_value name;
-  napi_create_string_utf8(env, "metalseed.dhcpBatch", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_reference(env, argv[1], 1, &r->cb) != napi_ok) {
-    reader_free(r);
-    napi_throw_error(env, NULL, "cannot keep the callback");
-    return NULL;
-  }
-  if (napi_async_init(env, NULL, name, &r->ctx) != napi_ok) {
-    napi_delete_reference(env, r->cb);
+  if (nu_keep_callback(env, argv[1], "metalseed.dhcpBatch", &r->cb, &r->ctx) != napi_ok) {
     reader_free(r);
     napi_throw_error(env, NULL, "cannot keep the callback");
     return NULL;
@@ -206,8 +178,7 @@ static napi_value start(napi_env env, napi_callback_info info) {
     err = uv_poll_start(&r->poll, UV_READABLE, on_readable);
     if (err != 0) uv_close((uv_handle_t *)&r->poll, on_closed);
   } else {
-    napi_delete_reference(env, r->cb);
-    napi_async_destroy(env, r->ctx);
+    nu_drop_callback(env, r->cb, r->ctx);
     reader_free(r);
   }
   if (err != 0) {
@@ -219,20 +190,12 @@ static napi_value start(napi_env env, napi_callback_info info) {
   r->id = next_id++;
   r->next = readers;
   readers = r;
-  napi_value id;
-  napi_create_int32(env, r->id, &id);
-  return id;
+  return nu_int32(env, r->id);
 }
 
 static napi_value stop(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t id;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_int32(env, argv[0], &id) != napi_ok) {
-    napi_throw_type_error(env, NULL, "stop(id) needs a reader id");
-    return NULL;
-  }
+  if (!nu_arg_int32(env, info, &id, "stop(id) needs a reader id")) return NULL;
   reader_t **link;
   reader_t *r = find(id, &link);
   if (!r || r->closing) return NULL;
@@ -244,16 +207,12 @@ static napi_value stop(napi_env env, napi_callback_info info) {
 }
 
 static napi_value send_many(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
   int32_t fd, count;
   void *data = NULL;
-  size_t len = 0, off;
-  napi_typedarray_type tt;
-  napi_value ab;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
-      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
-      napi_get_typedarray_info(env, argv[1], &tt, &len, &data, &ab, &off) != napi_ok || tt != napi_uint8_array ||
+  size_t len = 0;
+  if (!nu_args(env, info, 3, argv) || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
+      !nu_typed_array(env, argv[1], napi_uint8_array, &data, &len) ||
       napi_get_value_int32(env, argv[2], &count) != napi_ok || count < 0) {
     napi_throw_type_error(env, NULL, "sendMany(fd, records, count) needs a descriptor, a Uint8Array and a count");
     return NULL;
@@ -300,15 +259,13 @@ static napi_value send_many(napi_env env, napi_callback_info info) {
       } else if (sent > 0) {
         break; /* the caller sends the rest another way; what left must not leave twice */
       } else {
-        return throw_errno(env, "sendmmsg", errno);
+        return nu_throw_errno(env, "EDHCPBATCH", "sendmmsg", errno);
       }
     }
     for (int i = 0; i < k; i++) p += HDR + padded(iov[i].iov_len);
     sent += k;
   }
-  napi_value out;
-  napi_create_int32(env, sent, &out);
-  return out;
+  return nu_int32(env, sent);
 }
 
 static napi_value init(napi_env env, napi_value exports) {

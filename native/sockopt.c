@@ -45,18 +45,15 @@
 #include <node_api.h>
 #include <stdlib.h>
 #include <uv.h>
+#include "napi_util.h"
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_throw_error(env, err == EPERM ? "EPERM" : "ESOCKOPT", msg);
-  return NULL;
+  return nu_throw_errno(env, err == EPERM ? "EPERM" : "ESOCKOPT", what, err);
 }
 
 static napi_value bind_to_device(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
+  if (!nu_args(env, info, 2, argv)) {
     napi_throw_type_error(env, NULL, "bindToDevice(fd, ifname) needs two arguments");
     return NULL;
   }
@@ -81,9 +78,8 @@ static napi_value bind_to_device(napi_env env, napi_callback_info info) {
 }
 
 static napi_value send_icmp6_multicast(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+  if (!nu_args(env, info, 3, argv)) {
     napi_throw_type_error(env, NULL, "sendIcmp6Multicast(ifname, group, payload) needs three arguments");
     return NULL;
   }
@@ -100,11 +96,7 @@ static napi_value send_icmp6_multicast(napi_env env, napi_callback_info info) {
   }
   void *data = NULL;
   size_t dlen = 0;
-  napi_typedarray_type ttype;
-  napi_value abuf;
-  size_t boff;
-  if (napi_get_typedarray_info(env, argv[2], &ttype, &dlen, &data, &abuf, &boff) != napi_ok ||
-      ttype != napi_uint8_array || dlen == 0) {
+  if (!nu_typed_array(env, argv[2], napi_uint8_array, &data, &dlen) || dlen == 0) {
     napi_throw_type_error(env, NULL, "payload must be a non-empty Uint8Array");
     return NULL;
   }
@@ -138,11 +130,9 @@ static napi_value send_icmp6_multicast(napi_env env, napi_callback_info info) {
 #endif
 
 static napi_value set_udp_segment(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
   int32_t fd, size;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
+  if (!nu_args(env, info, 2, argv) || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
       napi_get_value_int32(env, argv[1], &size) != napi_ok || size < 0 || size > 65507) {
     napi_throw_type_error(env, NULL, "setUdpSegment(fd, size) needs a descriptor and a size 0..65507");
     return NULL;
@@ -183,9 +173,7 @@ static void pump_closed(uv_handle_t *h) {
   napi_env env = p->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value fn, recv, argv[3];
-  napi_get_reference_value(env, p->done, &fn);
-  napi_get_global(env, &recv); /* napi_make_callback wants an object receiver */
+  napi_value argv[3];
   if (p->failure) {
     char msg[160];
     if (p->err) snprintf(msg, sizeof msg, "%s: %s", p->failure, strerror(p->err));
@@ -196,16 +184,10 @@ static void pump_closed(uv_handle_t *h) {
   }
   napi_create_int64(env, p->sent, &argv[1]);
   napi_create_int64(env, p->waits, &argv[2]);
-  napi_status st = napi_make_callback(env, p->ctx, recv, fn, 3, argv, NULL);
-  if (st == napi_pending_exception) {
-    napi_value exc;
-    napi_get_and_clear_last_exception(env, &exc);
-    napi_fatal_exception(env, exc);
-  } else if (st != napi_ok) {
+  napi_status st = nu_callback(env, p->done, p->ctx, 3, argv); /* an exception: uncaught */
+  if (st != napi_ok && st != napi_pending_exception)
     napi_fatal_error("sendFileAsync", NAPI_AUTO_LENGTH, "the completion callback could not be called", NAPI_AUTO_LENGTH);
-  }
-  napi_delete_reference(env, p->done);
-  napi_async_destroy(env, p->ctx);
+  nu_drop_callback(env, p->done, p->ctx);
   napi_close_handle_scope(env, scope);
   free(p);
 }
@@ -258,13 +240,11 @@ static void poll_freed(uv_handle_t *h) {
 }
 
 static napi_value send_file_async(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
   int32_t out_fd, in_fd;
   int64_t offset, count;
   napi_valuetype t = napi_undefined;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 ||
-      napi_get_value_int32(env, argv[0], &out_fd) != napi_ok || out_fd < 0 ||
+  if (!nu_args(env, info, 5, argv) || napi_get_value_int32(env, argv[0], &out_fd) != napi_ok || out_fd < 0 ||
       napi_get_value_int32(env, argv[1], &in_fd) != napi_ok || in_fd < 0 ||
       napi_get_value_int64(env, argv[2], &offset) != napi_ok || offset < 0 ||
       napi_get_value_int64(env, argv[3], &count) != napi_ok || count < 0 ||
@@ -272,11 +252,8 @@ static napi_value send_file_async(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "sendFileAsync(outFd, inFd, offset, count, done) needs descriptors, sizes and a callback");
     return NULL;
   }
-  uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    napi_throw_error(env, NULL, "sendFileAsync: no event loop");
-    return NULL;
-  }
+  uv_loop_t *loop = nu_event_loop(env, "sendFileAsync: no event loop");
+  if (!loop) return NULL;
   pump_t *p = calloc(1, sizeof *p);
   if (!p) return throw_errno(env, "sendFileAsync", ENOMEM);
   p->sock = fcntl(out_fd, F_DUPFD_CLOEXEC, 0);
@@ -292,12 +269,13 @@ static napi_value send_file_async(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ESOCKOPT", uv_strerror(rc));
     return NULL;
   }
-  napi_value name;
-  napi_create_string_utf8(env, "metalseed.sendFile", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, NULL, name, &p->ctx);
-  napi_create_reference(env, argv[4], 1, &p->done);
-  p->env = env;
   p->poll.data = p;
+  if (nu_keep_callback(env, argv[4], "metalseed.sendFile", &p->done, &p->ctx) != napi_ok) {
+    uv_close((uv_handle_t *)&p->poll, poll_freed);
+    napi_throw_error(env, "ESOCKOPT", "sendFileAsync: cannot keep the callback");
+    return NULL;
+  }
+  p->env = env;
   p->file = in_fd;
   p->off = (off_t)offset;
   p->end = (off_t)(offset + count);
@@ -305,28 +283,19 @@ static napi_value send_file_async(napi_env env, napi_callback_info info) {
   if (next_pump_id <= 0) next_pump_id = 1;
   rc = uv_poll_start(&p->poll, UV_WRITABLE | UV_DISCONNECT, pump_writable);
   if (rc != 0) {
-    napi_delete_reference(env, p->done);
-    napi_async_destroy(env, p->ctx);
+    nu_drop_callback(env, p->done, p->ctx);
     uv_close((uv_handle_t *)&p->poll, poll_freed);
     napi_throw_error(env, "ESOCKOPT", uv_strerror(rc));
     return NULL;
   }
   p->next = pumps;
   pumps = p;
-  napi_value id;
-  napi_create_int32(env, p->id, &id);
-  return id;
+  return nu_int32(env, p->id);
 }
 
 static napi_value send_file_cancel(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t id;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_int32(env, argv[0], &id) != napi_ok) {
-    napi_throw_type_error(env, NULL, "sendFileCancel(id) needs the id sendFileAsync returned");
-    return NULL;
-  }
+  if (!nu_arg_int32(env, info, &id, "sendFileCancel(id) needs the id sendFileAsync returned")) return NULL;
   for (pump_t *p = pumps; p; p = p->next) {
     if (p->id == id) {
       pump_finish(p, "cancelled", 0);
@@ -337,17 +306,11 @@ static napi_value send_file_cancel(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "bindToDevice", NAPI_AUTO_LENGTH, bind_to_device, NULL, &fn);
-  napi_set_named_property(env, exports, "bindToDevice", fn);
-  napi_create_function(env, "sendIcmp6Multicast", NAPI_AUTO_LENGTH, send_icmp6_multicast, NULL, &fn);
-  napi_set_named_property(env, exports, "sendIcmp6Multicast", fn);
-  napi_create_function(env, "setUdpSegment", NAPI_AUTO_LENGTH, set_udp_segment, NULL, &fn);
-  napi_set_named_property(env, exports, "setUdpSegment", fn);
-  napi_create_function(env, "sendFileAsync", NAPI_AUTO_LENGTH, send_file_async, NULL, &fn);
-  napi_set_named_property(env, exports, "sendFileAsync", fn);
-  napi_create_function(env, "sendFileCancel", NAPI_AUTO_LENGTH, send_file_cancel, NULL, &fn);
-  napi_set_named_property(env, exports, "sendFileCancel", fn);
+  nu_export(env, exports, "bindToDevice", bind_to_device);
+  nu_export(env, exports, "sendIcmp6Multicast", send_icmp6_multicast);
+  nu_export(env, exports, "setUdpSegment", set_udp_segment);
+  nu_export(env, exports, "sendFileAsync", send_file_async);
+  nu_export(env, exports, "sendFileCancel", send_file_cancel);
   return exports;
 }
 

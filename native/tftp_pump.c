@@ -65,6 +65,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <node_api.h>
+#include "napi_util.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103 /* linux/udp.h; older libc headers lack it */
@@ -676,21 +677,16 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
 }
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
   /* the errno name as the code where the caller acts on it (a shortage is retried later) */
   const char *code = err == EMFILE ? "EMFILE" : err == ENFILE ? "ENFILE" : err == ENOBUFS ? "ENOBUFS"
                    : err == ENOMEM ? "ENOMEM" : "EPUMP";
-  napi_throw_error(env, code, msg);
-  return NULL;
+  return nu_throw_errno(env, code, what, err);
 }
 
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1], name;
   napi_valuetype type;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function) {
+  if (!nu_args(env, info, 1, argv) || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function) {
     napi_throw_type_error(env, NULL, "start(onEnd) needs a function");
     return NULL;
   }
@@ -729,29 +725,13 @@ static int get_string(napi_env env, napi_value v, char *out, size_t n) {
   return (int)len;
 }
 
-/*
- * The bytes of a typed array argument of type `want`: 1 with *p and *len set, 0 when the
- * argument is null or undefined, -1 when it is anything else.
- */
-static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **p, size_t *len) {
-  napi_valuetype vt;
-  if (napi_typeof(env, v, &vt) != napi_ok) return -1;
-  if (vt == napi_null || vt == napi_undefined) return 0;
-  napi_typedarray_type tt;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &tt, len, p, &ab, &off) != napi_ok || tt != want) return -1;
-  return 1;
-}
-
 static napi_value js_transfer(napi_env env, napi_callback_info info) {
-  size_t argc = 15;
   napi_value argv[15];
   if (!P.started) {
     napi_throw_error(env, "EPUMP", "start(onEnd) first");
     return NULL;
   }
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 15) {
+  if (!nu_args(env, info, 15, argv)) {
     napi_throw_type_error(env, NULL, "transfer() needs 15 arguments");
     return NULL;
   }
@@ -776,7 +756,7 @@ static napi_value js_transfer(napi_env env, napi_callback_info info) {
   }
   void *dp = NULL, *sp = NULL, *fp = NULL;
   size_t dlen = 0, slen = 0, flen = 0;
-  int has_data = typed_array(env, argv[5], napi_uint8_array, &dp, &dlen);
+  int has_data = nu_typed_array_or_null(env, argv[5], napi_uint8_array, &dp, &dlen);
   if (has_data < 0 || (has_data && (int64_t)dlen < size)) {
     napi_throw_type_error(env, NULL, "transfer(): data must be a Uint8Array of at least `size` bytes");
     return NULL;
@@ -786,12 +766,12 @@ static napi_value js_transfer(napi_env env, napi_callback_info info) {
     return NULL;
   }
   const uint8_t *data = dp;
-  if (typed_array(env, argv[14], napi_int32_array, &sp, &slen) != 1 || slen < S_LEN) {
+  if (nu_typed_array_or_null(env, argv[14], napi_int32_array, &sp, &slen) != 1 || slen < S_LEN) {
     napi_throw_type_error(env, NULL, "transfer(): state must be an Int32Array(8)");
     return NULL;
   }
   int32_t *state = sp;
-  int has_first = typed_array(env, argv[13], napi_uint8_array, &fp, &flen);
+  int has_first = nu_typed_array_or_null(env, argv[13], napi_uint8_array, &fp, &flen);
   if (has_first < 0 || (has_first && flen == 0)) {
     napi_throw_type_error(env, NULL, "transfer(): first must be a non-empty Uint8Array or null");
     return NULL;
@@ -873,11 +853,9 @@ static napi_value js_transfer(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_abort(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
   double id;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_value_double(env, argv[0], &id) != napi_ok) {
+  if (!nu_args(env, info, 2, argv) || napi_get_value_double(env, argv[0], &id) != napi_ok) {
     napi_throw_type_error(env, NULL, "abort(id, message) needs a transfer id and a message");
     return NULL;
   }
@@ -902,15 +880,10 @@ static napi_value js_active(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "start", NAPI_AUTO_LENGTH, js_start, NULL, &fn);
-  napi_set_named_property(env, exports, "start", fn);
-  napi_create_function(env, "transfer", NAPI_AUTO_LENGTH, js_transfer, NULL, &fn);
-  napi_set_named_property(env, exports, "transfer", fn);
-  napi_create_function(env, "abort", NAPI_AUTO_LENGTH, js_abort, NULL, &fn);
-  napi_set_named_property(env, exports, "abort", fn);
-  napi_create_function(env, "active", NAPI_AUTO_LENGTH, js_active, NULL, &fn);
-  napi_set_named_property(env, exports, "active", fn);
+  nu_export(env, exports, "start", js_start);
+  nu_export(env, exports, "transfer", js_transfer);
+  nu_export(env, exports, "abort", js_abort);
+  nu_export(env, exports, "active", js_active);
   return exports;
 }
 
