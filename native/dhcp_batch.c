@@ -13,12 +13,17 @@
  * the whole seed still lost more under perfdhcp than with dgram's 32; with 64 it does not
  * (docs/benchmarks.md, DHCP). Each recvmmsg chunk reaches JavaScript as one Buffer: one call per chunk
  * instead of one per datagram. Replies leave with sendmmsg(2), one system call per group.
- * A datagram longer than SLOT (no DHCP message is) arrives truncated and is dropped here.
+ * A datagram longer than SLOT (no DHCP message is) does not fit: recvmmsg flags it MSG_TRUNC
+ * and, asked with MSG_TRUNC, gives its real length (recv(2)). It still reaches JavaScript, as
+ * a record with that length and no bytes, so that its drop is counted, not silent.
  *
  * Record layout (both directions), 4-byte aligned:
  *   u32 IPv4 address (network order) | u16 port (network order) | u16 length | bytes, padded
+ * A received record whose length exceeds SLOT stands for a datagram that did not fit: its
+ * length is the datagram's and no bytes follow the header.
  *
  * Exports:
+ *   slot: number   SLOT, the longest datagram a received record carries.
  *   start(fd: number, onBatch: (records: Buffer, count: number) => void): number
  *     Starts reading `fd` (a bound, non-blocking UDP/IPv4 socket); returns a reader id.
  *   stop(id: number): void
@@ -66,39 +71,45 @@ static int32_t next_id = 1;
 
 static size_t padded(size_t n) { return (n + 3) & ~(size_t)3; }
 
-static int truncated(const reader_t *r, int i) { return (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
+/* The length of datagram i, and how many of its bytes its record carries (0: it did not fit). */
+static size_t datagram_len(const reader_t *r, int i, size_t *carried) {
+  size_t len = r->msgs[i].msg_len;
+  if (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+    *carried = 0;
+    if (len > 0xffff) len = 0xffff; /* the u16 field; UDP over IPv4 carries at most 65507 */
+    return len > SLOT ? len : SLOT + 1; /* the real length (MSG_TRUNC asked); beyond SLOT anyway */
+  }
+  *carried = len;
+  return len;
+}
 
 /* Delivers one chunk of `n` datagrams to JavaScript, packed straight into the Buffer it gets;
  * false when JavaScript threw. */
 static int deliver(reader_t *r, int n) {
-  size_t size = 0;
-  int kept = 0;
+  size_t size = 0, carried;
   for (int i = 0; i < n; i++) {
-    if (truncated(r, i)) continue;
-    size += HDR + padded(r->msgs[i].msg_len);
-    kept++;
+    datagram_len(r, i, &carried);
+    size += HDR + padded(carried);
   }
-  if (kept == 0) return 1;
   napi_env env = r->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return 1;
   napi_value buf, count;
   void *data;
   int ok = 1;
-  if (napi_create_buffer(env, size, &data, &buf) == napi_ok && napi_create_int32(env, kept, &count) == napi_ok) {
+  if (napi_create_buffer(env, size, &data, &buf) == napi_ok && napi_create_int32(env, n, &count) == napi_ok) {
     unsigned char *rec = data;
     for (int i = 0; i < n; i++) {
-      if (truncated(r, i)) continue;
-      size_t len = r->msgs[i].msg_len;
+      size_t len = datagram_len(r, i, &carried);
       uint32_t addr = r->from[i].sin_addr.s_addr; /* network order */
       uint16_t port = r->from[i].sin_port;         /* network order */
       uint16_t blen = htons((uint16_t)len);
       memcpy(rec, &addr, 4);
       memcpy(rec + 4, &port, 2);
       memcpy(rec + 6, &blen, 2);
-      memcpy(rec + HDR, r->slots + (size_t)i * SLOT, len);
-      memset(rec + HDR + len, 0, padded(len) - len);
-      rec += HDR + padded(len);
+      memcpy(rec + HDR, r->slots + (size_t)i * SLOT, carried);
+      memset(rec + HDR + carried, 0, padded(carried) - carried);
+      rec += HDR + padded(carried);
     }
     napi_value argv[2] = {buf, count};
     /* microtasks and nextTicks run when the call returns, as after dgram's */
@@ -113,7 +124,8 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   (void)events;
   if (r->closing || status < 0) return;
   for (int i = 0; i < CHUNK; i++) r->msgs[i].msg_hdr.msg_namelen = sizeof r->from[i]; /* in/out */
-  int n = recvmmsg(r->fd, r->msgs, CHUNK, MSG_DONTWAIT, NULL);
+  /* MSG_TRUNC: a datagram longer than SLOT reports its real length in msg_len (recv(2)) */
+  int n = recvmmsg(r->fd, r->msgs, CHUNK, MSG_DONTWAIT | MSG_TRUNC, NULL);
   if (n > 0) deliver(r, n); /* n < 0: EAGAIN (drained) or a per-packet error (ECONNREFUSED...) */
 }
 
@@ -269,7 +281,9 @@ static napi_value send_many(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  napi_value slot = nu_int32(env, SLOT);
   napi_property_descriptor props[] = {
+      {"slot", NULL, NULL, NULL, NULL, slot, napi_enumerable, NULL},
       {"start", NULL, start, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, stop, NULL, NULL, NULL, napi_default, NULL},
       {"sendMany", NULL, send_many, NULL, NULL, NULL, napi_default, NULL},

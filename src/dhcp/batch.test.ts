@@ -2,17 +2,20 @@
  * The DHCP socket's batch path: the native reader (native/dhcp_batch.c) drains a burst that
  * dgram would read 32 datagrams per event-loop turn, and the server sends the replies of one
  * batch with one sendMany. Real UDP sockets on loopback; skipped where the addon is not built.
+ * A datagram longer than the reader reads whole is dropped and counted on both read paths.
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { describe, it } from 'node:test';
 import { clientPacket } from '../../test/helpers/dhcp-packets.ts';
+import { testProvisioner } from '../../test/helpers/provisioner.ts';
 import { silentLogger } from '../lib/log.ts';
 import { nativeDhcpBatch } from '../lib/native.ts';
 import { mustIPv4 as ip } from '../lib/net.ts';
-import { type OutDatagram, openUdp, type Peer, type UdpSocket } from '../lib/udp.ts';
+import { BATCH_DATAGRAM_MAX, type OutDatagram, openUdp, type Peer, type UdpSocket } from '../lib/udp.ts';
+import { createMetrics } from '../metrics.ts';
 import { memoryJournal } from './lease.ts';
-import { decode, encode, messageType } from './packet.ts';
+import { type DhcpPacket, decode, encode, messageType } from './packet.ts';
 import { Pool } from './pool.ts';
 import { DhcpServer } from './server.ts';
 
@@ -21,6 +24,34 @@ const built = nativeDhcpBatch() !== null;
 function client(): Promise<dgram.Socket> {
   const c = dgram.createSocket('udp4');
   return new Promise((resolve) => c.bind(0, '127.0.0.1', () => resolve(c)));
+}
+
+/** An authoritative server on `socket` with a fresh pool of 100 addresses. */
+function testServer(socket: UdpSocket, serverId: number): DhcpServer {
+  return new DhcpServer({
+    mode: 'authoritative',
+    serverId,
+    socket,
+    pool: new Pool({
+      start: ip('10.1.0.100'),
+      end: ip('10.1.0.199'),
+      reservations: new Map(),
+      journal: memoryJournal(),
+      now: Date.now,
+    }),
+    subnetMask: ip('255.255.255.0'),
+    leaseSeconds: 600,
+    boot: () => null,
+    logger: silentLogger,
+  });
+}
+
+/** Waits until `done` holds, polling every 10 ms (loopback delivery is asynchronous). */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let t = 0; !done(); t++) {
+    assert.ok(t < 500, `no ${what} within 5 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe('DHCP batch socket (native recvmmsg/sendmmsg)', {
@@ -104,23 +135,7 @@ describe('DHCP batch socket (native recvmmsg/sendmmsg)', {
       },
       close: () => {},
     };
-    const seed = ip('10.1.0.1');
-    new DhcpServer({
-      mode: 'authoritative',
-      serverId: seed,
-      socket,
-      pool: new Pool({
-        start: ip('10.1.0.100'),
-        end: ip('10.1.0.199'),
-        reservations: new Map(),
-        journal: memoryJournal(),
-        now: Date.now,
-      }),
-      subnetMask: ip('255.255.255.0'),
-      leaseSeconds: 600,
-      boot: () => null,
-      logger: silentLogger,
-    });
+    testServer(socket, ip('10.1.0.1'));
     const from = { address: '0.0.0.0', port: 68 };
     for (let i = 0; i < 5; i++) {
       const mac = `52:54:00:aa:00:0${i}`;
@@ -144,3 +159,52 @@ describe('DHCP batch socket (native recvmmsg/sendmmsg)', {
     );
   });
 });
+
+for (const batched of [true, false])
+  describe(`a datagram longer than ${BATCH_DATAGRAM_MAX} bytes on the DHCP socket (${batched ? 'native batch reader' : 'dgram'})`, {
+    skip: batched && !built && 'dhcp_batch addon not built',
+  }, () => {
+    it('is dropped and counted as oversize, in the stats and /metrics; the next DISCOVER is answered', async () => {
+      const socket = await openUdp({ port: 0, address: '127.0.0.1', batched });
+      assert.equal(typeof socket.sendMany === 'function', batched, 'the read path under test');
+      const loopback = ip('127.0.0.1');
+      const server = testServer(socket, loopback);
+      const reported: number[] = []; // what the socket itself says it could not read whole
+      socket.onOversize?.((_from, bytes) => reported.push(bytes));
+      const { p } = await testProvisioner();
+      const { registry } = createMetrics({ provisioner: p, dhcp: server });
+      const c = await client();
+      const replies: DhcpPacket[] = [];
+      c.on('message', (m) => replies.push(decode(m)));
+      // with ciaddr set the OFFER goes to ciaddr and the request's port (reply.ts): this client
+      const discover = (mac: string, xid: number): Uint8Array =>
+        encode(clientPacket({ mac, type: 'DISCOVER', xid, ciaddr: loopback }));
+      // A DISCOVER that decodes (zeros after its END option) but is 3000 bytes long: read whole,
+      // as dgram reads it, the server would answer it; the batch reader cannot read it whole.
+      const big = Buffer.alloc(3000);
+      big.set(discover('52:54:00:cc:00:01', 1));
+      c.send(big, socket.port, '127.0.0.1');
+      c.send(discover('52:54:00:cc:00:02', 2), socket.port, '127.0.0.1');
+      try {
+        await until(() => replies.length > 0, 'OFFER');
+        await new Promise((r) => setTimeout(r, 50)); // a reply to the long one would be here by now
+        assert.deepEqual(
+          replies.map((r) => [messageType(r), r.xid]),
+          [['OFFER', 2]],
+        );
+        assert.deepEqual(server.stats.dropped, { oversize: 1 });
+        // the batch reader reports the datagram's real length (MSG_TRUNC); dgram reads it whole
+        assert.deepEqual(reported, batched ? [3000] : []);
+        assert.deepEqual(server.stats.received, { DISCOVER: 1 });
+        assert.match(await registry.metrics(), /^metalseed_dhcp_dropped_total\{reason="oversize"\} 1$/m);
+      } finally {
+        server.close();
+        c.close();
+      }
+    });
+
+    if (batched)
+      it('the reader reads BATCH_DATAGRAM_MAX bytes whole (its exported slot)', () => {
+        assert.equal(nativeDhcpBatch()!.slot, BATCH_DATAGRAM_MAX);
+      });
+  });

@@ -6,7 +6,7 @@
 import { DecodeError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { ipToString, type Mac } from '../lib/net.ts';
-import type { Peer, UdpSocket } from '../lib/udp.ts';
+import { BATCH_DATAGRAM_MAX, type Peer, type UdpSocket } from '../lib/udp.ts';
 import { authoritative } from './authoritative.ts';
 import { type MessageTypeName, Op, Opt, PXE_PORT } from './constants.ts';
 import { clientMac, type DhcpPacket, decode, encode, messageType } from './packet.ts';
@@ -103,6 +103,12 @@ export interface DhcpStats {
 }
 
 const MAX_HOPS = 16; // RFC 1542 section 4.1.1: relays discard beyond a configured limit (<=16)
+/**
+ * The longest message served: what the native batch reader reads whole. No client sends more
+ * than one Ethernet frame (576 bytes suffice, RFC 2131 section 2); a longer datagram is dropped
+ * as `oversize` whichever way the socket reads, not answered on the dgram path only.
+ */
+const MAX_MESSAGE = BATCH_DATAGRAM_MAX;
 
 export class DhcpServer {
   readonly stats: DhcpStats = { received: {}, sent: {}, dropped: {}, repeated: {}, journal: {} };
@@ -126,6 +132,9 @@ export class DhcpServer {
     this.afterReply = o.leaseSync === 'after-reply';
     o.socket.onMessage((msg, from) => this.receive(msg, from, o.socket, false));
     o.pxeSocket?.onMessage((msg, from) => this.receive(msg, from, o.pxeSocket!, true));
+    const oversize = (from: Peer, bytes: number): void => void this.oversize(from, bytes);
+    o.socket.onOversize?.(oversize);
+    o.pxeSocket?.onOversize?.(oversize);
   }
 
   /** Closes the sockets; the journal's owner syncs it on close (FileJournal.close). */
@@ -150,6 +159,7 @@ export class DhcpServer {
   }
 
   private handle(msg: Uint8Array, from: Peer, socket: UdpSocket, viaPxePort: boolean): DhcpPacket | null {
+    if (msg.length > MAX_MESSAGE) return this.oversize(from, msg.length);
     const req = decode(msg);
     if (req.op !== Op.BOOTREQUEST) return this.drop('not_a_request', from);
     const mac = clientMac(req);
@@ -363,6 +373,10 @@ export class DhcpServer {
       'dropped DHCP packet',
     );
     return null;
+  }
+
+  private oversize(from: Peer, bytes: number): null {
+    return this.drop('oversize', from, `${bytes} bytes, more than ${MAX_MESSAGE}`);
   }
 
   private count(table: Record<string, number>, key: string): void {

@@ -106,6 +106,12 @@ export function nativeTftpPump(): NativeTftpPump | null {
  * datagrams, and replies sent with sendmmsg. See src/lib/udp.ts `batched`.
  */
 export interface NativeDhcpBatch {
+  /**
+   * The longest datagram a received record carries (SLOT); a record whose length exceeds it
+   * stands for a longer datagram: the length is the datagram's and no bytes follow. Absent in
+   * an addon built before it was exported (that one dropped such datagrams unreported).
+   */
+  readonly slot?: number;
   /** Records: u32 address (network order), u16 port (network order), u16 length, bytes padded to 4. */
   start(fd: number, onBatch: (records: Buffer, count: number) => void): number;
   stop(id: number): void;

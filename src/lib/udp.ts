@@ -31,6 +31,13 @@ export interface UdpSocket {
    * native addon built); absent otherwise: callers then call `send` for each.
    */
   sendMany?(msgs: readonly OutDatagram[]): void;
+  /**
+   * Datagrams the socket could not read whole (longer than BATCH_DATAGRAM_MAX, on a socket
+   * read by the native batch reader): never given to `onMessage`, reported here with their
+   * length, so that dropping them is counted like any other bad packet. Absent on sockets
+   * that read every datagram whole.
+   */
+  onOversize?(handler: (from: Peer, bytes: number) => void): void;
 }
 
 export interface OutDatagram {
@@ -55,10 +62,17 @@ export interface UdpOptions {
   /**
    * Read with the native batch reader (native/dhcp_batch.c) when it is built: the socket is
    * drained on every readable event instead of 32 datagrams per event-loop turn, and
-   * `sendMany` sends with sendmmsg. Without the addon the socket works as without this flag.
+   * `sendMany` sends with sendmmsg; datagrams longer than BATCH_DATAGRAM_MAX go to
+   * `onOversize`. Without the addon the socket works as without this flag.
    */
   batched?: boolean;
 }
+
+/**
+ * The longest datagram the native batch reader reads whole (its SLOT, exported as `slot`).
+ * A DHCP message needs 576 bytes (RFC 2131 section 2) and fits one Ethernet frame (1500).
+ */
+export const BATCH_DATAGRAM_MAX = 2048;
 
 /**
  * Receive buffer of a listener (DHCP 67, TFTP 69). A boot storm powers racks on together:
@@ -206,6 +220,8 @@ function batchedSocket(sock: dgram.Socket, plain: UdpSocket, addon: NativeDhcpBa
   if (!recvStop) return plain;
   const fd = socketFd(sock);
   const handlers: ((msg: Uint8Array, from: Peer) => void)[] = [];
+  const oversize: ((from: Peer, bytes: number) => void)[] = [];
+  const slot = addon.slot ?? BATCH_DATAGRAM_MAX;
   const names = new Map<number, string>(); // address → dotted string, for the few peers a listener has
   let reader = 0;
   const onBatch = (buf: Buffer, count: number): void => {
@@ -214,8 +230,9 @@ function batchedSocket(sock: dgram.Socket, plain: UdpSocket, addon: NativeDhcpBa
       const ip = buf.readUInt32BE(at);
       const port = buf.readUInt16BE(at + 4);
       const len = buf.readUInt16BE(at + 6);
-      const msg = buf.subarray(at + RECORD_HEADER, at + RECORD_HEADER + len);
-      at += RECORD_HEADER + ((len + 3) & ~3);
+      const carried = len > slot ? 0 : len; // longer than the slot: the header alone (MSG_TRUNC)
+      const msg = buf.subarray(at + RECORD_HEADER, at + RECORD_HEADER + carried);
+      at += RECORD_HEADER + ((carried + 3) & ~3);
       let address = names.get(ip);
       if (address === undefined) {
         address = ipToString(ip);
@@ -223,7 +240,8 @@ function batchedSocket(sock: dgram.Socket, plain: UdpSocket, addon: NativeDhcpBa
         names.set(ip, address);
       }
       const from = { address, port };
-      for (const h of handlers) h(msg, from);
+      if (carried < len) for (const h of oversize) h(from, len);
+      else for (const h of handlers) h(msg, from);
     }
   };
   return {
@@ -233,6 +251,9 @@ function batchedSocket(sock: dgram.Socket, plain: UdpSocket, addon: NativeDhcpBa
       if (reader !== 0) return;
       recvStop();
       reader = addon.start(fd, onBatch);
+    },
+    onOversize: (handler) => {
+      oversize.push(handler);
     },
     sendMany: (msgs) => {
       let size = 0;
