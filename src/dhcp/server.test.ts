@@ -235,6 +235,40 @@ describe('DHCP server, proxy mode', () => {
   });
 });
 
+describe('DHCP server, events', () => {
+  it('one event per client message: its answer names the request; a message nothing answered is its own event', () => {
+    const pool = plainPool();
+    const events: [string, string, string | undefined][] = [];
+    const { socket } = plainServer(pool, { onEvent: (e) => events.push([e.event, e.request, e.ip]) });
+    const from = { address: '0.0.0.0', port: 68 };
+    socket.deliver(encode(clientPacket({ mac: MAC, type: 'DISCOVER', xid: 7 })), from);
+    const yiaddr = decode(socket.take()[0]!.bytes).yiaddr;
+    const offered = ipToString(yiaddr);
+    // the client took another server's offer (RFC 2131 section 4.3.2): no answer, so the REQUEST itself
+    const other = ip('10.1.0.2');
+    socket.deliver(
+      encode(clientPacket({ mac: MAC, type: 'REQUEST', xid: 7, serverId: other, requested: yiaddr })),
+      from,
+    );
+    socket.deliver(encode(clientPacket({ mac: MAC, type: 'DISCOVER', xid: 8 })), from);
+    socket.deliver(
+      encode(clientPacket({ mac: MAC, type: 'REQUEST', xid: 8, serverId: SEED, requested: yiaddr })),
+      from,
+    );
+    socket.deliver(
+      encode(clientPacket({ mac: MAC, type: 'RELEASE', xid: 9, serverId: SEED, ciaddr: yiaddr })),
+      from,
+    );
+    assert.deepEqual(events, [
+      ['dhcp.offer', 'DISCOVER', offered],
+      ['dhcp.request', 'REQUEST', undefined],
+      ['dhcp.offer', 'DISCOVER', offered],
+      ['dhcp.ack', 'REQUEST', offered],
+      ['dhcp.release', 'RELEASE', undefined],
+    ]);
+  });
+});
+
 describe('DHCP server, group commit', () => {
   it('answers a retransmitted DISCOVER/REQUEST with the same reply, without the boot hook or events again', () => {
     const pool = plainPool();
@@ -259,7 +293,7 @@ describe('DHCP server, group commit', () => {
     again[9] = 4; // secs: the client waited 4 s
     assert.deepEqual(send(again), [offer], 'the same OFFER again');
     assert.equal(hooks, 1);
-    assert.deepEqual(events, ['dhcp.discover', 'dhcp.offer']);
+    assert.deepEqual(events, ['dhcp.offer']);
     const yiaddr = decode(offer).yiaddr;
     const request = encode(
       clientPacket({ mac: MAC, type: 'REQUEST', xid: 7, serverId: SEED, requested: yiaddr }),
@@ -268,7 +302,7 @@ describe('DHCP server, group commit', () => {
     assert.equal(messageType(decode(ack!)), 'ACK');
     assert.deepEqual(send(request), [ack], 'the same ACK again');
     assert.equal(hooks, 2);
-    assert.deepEqual(events, ['dhcp.discover', 'dhcp.offer', 'dhcp.request', 'dhcp.ack']);
+    assert.deepEqual(events, ['dhcp.offer', 'dhcp.ack']);
     assert.deepEqual(server.stats.repeated, { DISCOVER: 1, REQUEST: 1 });
     // another exchange (new xid), or the same one once the lease is gone, takes the full path
     const renew = encode(

@@ -42,8 +42,15 @@ export interface BootQuery {
 }
 export type BootHook = (q: BootQuery) => BootParams | null;
 
+/**
+ * One per client message: its answer (`dhcp.offer`, `dhcp.ack`, `dhcp.nak`, `dhcp.proxy_*`),
+ * what stopped one (`dhcp.ignored`, `dhcp.pool_exhausted`), or, when the handler said nothing,
+ * the message itself (`dhcp.release`, `dhcp.decline`, a REQUEST for another server).
+ */
 export interface DhcpEvent {
-  event: string; // dhcp.discover, dhcp.offer, ...
+  event: string;
+  /** The client message this event is about. */
+  request: MessageTypeName;
   mac: Mac;
   xid: number;
   ip?: string;
@@ -178,6 +185,7 @@ export class DhcpServer {
         this.answers.forget(mac); // DECLINE, RELEASE, INFORM: the exchange is over
       }
     }
+    let told = false;
     const x: Exchange = {
       o: this.o,
       req,
@@ -185,10 +193,13 @@ export class DhcpServer {
       type,
       from,
       viaPxePort,
-      emit: (event, extra) => this.emit({ event, mac, xid: req.xid, ...relayOf(req), ...extra, packet: req }),
+      emit: (event, extra) => {
+        told = true;
+        this.emit({ event, request: type, mac, xid: req.xid, ...relayOf(req), ...extra, packet: req });
+      },
     };
-    x.emit(`dhcp.${type.toLowerCase()}`);
     const reply = this.handler(x);
+    if (!told) x.emit(`dhcp.${type.toLowerCase()}`);
     if (!reply) return null;
     const to = viaPxePort
       ? { address: from.address, port: from.port || PXE_PORT }

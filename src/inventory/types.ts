@@ -58,7 +58,7 @@ export interface TimelineEvent {
   /** Per-store monotonic sequence number (total order of all events). */
   seq: number;
   time: string; // ISO 8601
-  /** dhcp.discover, dhcp.offer, dhcp.ack, tftp.done, http.ipxe, http.kernel, http.ignition, report, error ... */
+  /** dhcp.offer, dhcp.ack, dhcp.nak, tftp.done, http.ipxe, http.kernel, http.ignition, report, error ... */
   type: string;
   mac?: Mac;
   durationMs?: number;

@@ -23,15 +23,13 @@ function dhcp(
   mac = MAC,
 ) {
   const packet = clientPacket({ mac, type, vendorClass: 'PXEClient:Arch:00000:UNDI:002001', arch: 0 });
-  p.onDhcpEvent({ event, mac, xid: 7, packet, ...extra });
+  p.onDhcpEvent({ event, mac, xid: 7, request: type, packet, ...extra });
 }
 
 describe('provisioner: enrolment and timeline', () => {
   it('a DHCP exchange enrols the machine with defaultRole and a stable generated hostname', async () => {
     const { p, store } = await setup();
-    dhcp(p, 'dhcp.discover', 'DISCOVER');
     dhcp(p, 'dhcp.offer', 'DISCOVER', { ip: '10.0.0.100' });
-    dhcp(p, 'dhcp.request', 'REQUEST');
     dhcp(p, 'dhcp.ack', 'REQUEST', { ip: '10.0.0.100' });
     await p.flush();
     const [m] = await store.listMachines();
@@ -44,10 +42,10 @@ describe('provisioner: enrolment and timeline', () => {
     const events = await store.listEvents(m.id);
     assert.deepEqual(
       events.map((e) => e.type),
-      ['dhcp.discover', 'dhcp.offer', 'dhcp.request', 'dhcp.ack'],
+      ['dhcp.offer', 'dhcp.ack'],
     );
-    assert.ok((events[3]!.durationMs ?? -1) >= 0, 'the ack carries the time since the discover');
-    assert.equal(events[3]!.data.ip, '10.0.0.100');
+    assert.ok((events[1]!.durationMs ?? -1) >= 0, 'the ack carries the time since the discover');
+    assert.deepEqual(events[1]!.data, { xid: 7, ip: '10.0.0.100' });
   });
 
   it('walks the states: booting (script) → configured (ignition) → provisioned (report); a new PXE boot restarts', async () => {
@@ -61,8 +59,26 @@ describe('provisioner: enrolment and timeline', () => {
     assert.equal(p.registry.get(m.id)!.state, 'configured');
     p.timeline.record(m, 'report', {});
     assert.equal(p.registry.get(m.id)!.state, 'provisioned');
-    dhcp(p, 'dhcp.discover', 'DISCOVER');
+    dhcp(p, 'dhcp.offer', 'DISCOVER', { ip: '10.0.0.100' });
     assert.equal(p.registry.get(m.id)!.state, 'discovered', 'a reboot from the network is a new round');
+  });
+
+  it('a DISCOVER that got no offer still starts a new round, and its event names the request', async () => {
+    const { p, store } = await setup();
+    dhcp(p, 'dhcp.ack', 'REQUEST', { ip: '10.0.0.100' });
+    const m = p.registry.find({ macs: [MAC] })!;
+    p.timeline.record(m, 'http.ignition', {});
+    p.timeline.record(m, 'report', {});
+    dhcp(p, 'dhcp.ignored', 'REQUEST', { reason: 'no pool for relay subnet of 10.9.0.1' });
+    assert.equal(p.registry.get(m.id)!.state, 'provisioned', 'a REQUEST is no netboot start');
+    dhcp(p, 'dhcp.ignored', 'DISCOVER', { reason: 'no pool for relay subnet of 10.9.0.1' });
+    assert.equal(p.registry.get(m.id)!.state, 'discovered', 'firmware netbooting again is a new round');
+    await p.flush();
+    const ignored = (await store.listEvents(m.id)).filter((e) => e.type === 'dhcp.ignored');
+    assert.deepEqual(
+      ignored.map((e) => e.data.request),
+      ['REQUEST', 'DISCOVER'],
+    );
   });
 
   it('TFTP and /boot.ipxe steps find the machine by the address it leased', async () => {
@@ -112,10 +128,10 @@ rules:
   - { name: uefi-controllers, match: { firmware: [uefi-x64] }, set: { role: controller, labels: { rack: a } } }
   - { name: everyone-bios, match: { firmware: [bios] }, set: { role: gpu } }
 `);
-    dhcp(p, 'dhcp.discover', 'DISCOVER');
+    dhcp(p, 'dhcp.offer', 'DISCOVER');
     const cp = p.registry.find({ macs: [MAC] })!;
     assert.deepEqual([cp.role, cp.hostname, cp.hostnameSource], ['controller', 'cp-01', 'config']);
-    dhcp(p, 'dhcp.discover', 'DISCOVER', {}, '52:54:00:aa:00:09');
+    dhcp(p, 'dhcp.offer', 'DISCOVER', {}, '52:54:00:aa:00:09');
     assert.equal(p.registry.find({ macs: ['52:54:00:aa:00:09'] })!.role, 'gpu');
   });
 

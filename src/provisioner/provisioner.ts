@@ -121,13 +121,18 @@ export class Provisioner {
     return resolveProfile(this.profiles, m.role, m.profile);
   }
 
-  /** The DHCP server's event listener: every step of the exchange lands on the timeline. */
+  /**
+   * The DHCP server's event listener: one event per client message (its answer, or the
+   * message itself when it got none) lands on the timeline.
+   */
   readonly onDhcpEvent = (e: DhcpEvent): void => {
     const fw = e.packet ? detectFirmware(e.packet) : undefined;
     const acked = e.event === 'dhcp.ack' && e.ip ? e.ip : undefined;
     const m = this.machineFor(packetFacts(e.mac, fw, acked));
     // written out rather than looped over: every DHCP message passes here
     const data: Record<string, unknown> = { xid: e.xid };
+    // the other events name the message they answer (offer: DISCOVER; ack, nak: REQUEST)
+    if (e.event === 'dhcp.ignored') data['request'] = e.request;
     if (e.ip) data['ip'] = e.ip;
     if (e.bootFile) data['bootFile'] = e.bootFile;
     if (e.firmware) data['firmware'] = e.firmware;
@@ -135,13 +140,14 @@ export class Provisioner {
     if (e.reason) data['reason'] = e.reason;
     const key = `${e.mac}:${e.xid}`;
     let durationMs: number | undefined;
-    if (e.event === 'dhcp.discover') this.remember(key);
+    const discover = e.request === 'DISCOVER';
+    if (discover) this.remember(key);
     if (acked) {
       this.observe(acked, e.mac);
       const t0 = this.discoverAt.get(key);
       if (t0 !== undefined) durationMs = this.now().getTime() - t0;
     }
-    const netbootStart = e.event === 'dhcp.discover' && !!fw && (fw.pxe || fw.ipxe);
+    const netbootStart = discover && !!fw && (fw.pxe || fw.ipxe);
     this.timeline.record(m, e.event, data, {
       mac: e.mac,
       netbootStart,

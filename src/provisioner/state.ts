@@ -17,6 +17,8 @@ const ORDER: Record<MachineState, number> = {
 /** The state an event proves, if any. */
 const PROVES: Record<string, MachineState> = {
   'dhcp.discover': 'discovered',
+  'dhcp.offer': 'discovered',
+  'dhcp.proxy_offer': 'discovered',
   'dhcp.ack': 'discovered',
   'tftp.done': 'booting',
   'http.boot_ipxe': 'booting',
@@ -29,13 +31,14 @@ const PROVES: Record<string, MachineState> = {
 };
 
 /**
- * `netbootStart`: firmware or iPXE sent a DISCOVER. It starts a new round only when the last
- * boot got as far as its config, so that OVMF → ipxe.efi → iPXE (three DISCOVERs in one boot)
- * does not bounce the state back and forth.
+ * `netbootStart`: firmware or iPXE sent a DISCOVER, which proves `discovered` whatever the
+ * event recording it (an OFFER, or an ignored DISCOVER). It starts a new round only when the
+ * last boot got as far as its config, so that OVMF → ipxe.efi → iPXE (three DISCOVERs in one
+ * boot) does not bounce the state back and forth.
  */
 export function nextState(current: MachineState, event: string, netbootStart: boolean): MachineState {
   if (current === 'pending') return current; // only approval moves a pending machine
-  const proved = PROVES[event];
+  const proved = PROVES[event] ?? (netbootStart ? 'discovered' : undefined);
   if (!proved) return current;
   if (netbootStart && ORDER[current] >= ORDER.configured) return proved;
   return ORDER[proved] > ORDER[current] ? proved : current;
