@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { silentLogger } from '../lib/log.ts';
+import { recordingLogger, silentLogger } from '../lib/log.ts';
 import { mustIPv4 as ip } from '../lib/net.ts';
-import { FileJournal } from './journal-file.ts';
-import { memoryJournal } from './lease.ts';
+import { FileJournal, GROW_BYTES } from './journal-file.ts';
+import { type Lease, memoryJournal } from './lease.ts';
 import { Pool } from './pool.ts';
 
 const mac = (n: number) => `52:54:00:00:00:${n.toString(16).padStart(2, '0')}`;
@@ -107,5 +107,54 @@ describe('lease journal file', () => {
     const other = p2.offer(mac(9))!;
     assert.ok(!got.includes(other));
     fs.rmSync(dir, { recursive: true });
+  });
+
+  it('keeps zeros ahead of its rows while open, trims them at close; a crash with them loses nothing', (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-journal-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'leases.jsonl');
+    const lease = (n: number): Lease => ({
+      ip: ip('10.0.0.0') + n,
+      mac: `52:54:00:00:${(n >> 8).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`,
+      state: 'bound',
+      expires: 1_800_000_000_000 + n,
+    });
+    const j1 = new FileJournal(file, silentLogger);
+    j1.load();
+    const N = 6000; // > GROW_BYTES / 2 of rows: the file grows twice
+    for (let n = 1; n <= N; n++) {
+      j1.put(lease(n));
+      if (n % 100 === 0) j1.write();
+    }
+    j1.sync();
+    const open = fs.readFileSync(file);
+    const rowsEnd = open.indexOf(0);
+    assert.ok(rowsEnd > GROW_BYTES / 2, `rows end at ${rowsEnd}`);
+    assert.equal(open.length % GROW_BYTES, 0, 'zeros in whole steps');
+    assert.ok(open.length - rowsEnd >= GROW_BYTES / 2, 'at least half a step of zeros ahead');
+    assert.ok(open.subarray(rowsEnd).every((b) => b === 0));
+
+    // a crash: j1 never closes; the next start reads every row and says nothing of the zeros
+    const log = recordingLogger();
+    const j2 = new FileJournal(file, log);
+    const back = j2.load();
+    assert.equal(back.length, N);
+    assert.deepEqual(back.at(-1), lease(N));
+    assert.deepEqual(log.records, []);
+
+    j2.put(lease(N + 1));
+    j2.sync();
+    assert.ok(fs.statSync(file).size >= GROW_BYTES / 2, 'zeros ahead again');
+    j2.close();
+    const closed = fs.readFileSync(file, 'utf8');
+    assert.ok(!closed.includes('\0'), 'a closed journal has no zeros');
+    const rows = closed.trimEnd().split('\n');
+    assert.equal(rows.length, N + 1);
+    assert.deepEqual(JSON.parse(rows.at(-1)!), {
+      ip: '10.0.23.113',
+      mac: '52:54:00:00:17:71',
+      state: 'bound',
+      expires: new Date(1_800_000_006_001).toISOString(),
+    });
   });
 });
