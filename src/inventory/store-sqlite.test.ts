@@ -11,7 +11,8 @@ import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { MetalseedError } from '../lib/errors.ts';
-import { storeConformance } from './store.conformance.ts';
+import { CHECKPOINT_MS } from './checkpointer.ts';
+import { machine, storeConformance } from './store.conformance.ts';
 import { DB_FILE, openSqliteStore, type SqliteStore } from './store-sqlite.ts';
 import { MIGRATIONS } from './store-sqlite-migrations.ts';
 
@@ -91,6 +92,29 @@ describe('SqliteStore', () => {
     const file = path.join(dir, DB_FILE);
     raw(file, 'PRAGMA application_id = 42; CREATE TABLE t (x)');
     assert.throws(() => openSqliteStore(dir), isOpenError(file, /elsewhere|aside/));
+  });
+
+  it('checkpoints the WAL on its worker thread, not in a commit on the event loop', async () => {
+    const dir = tempDir();
+    const store = openSqliteStore(dir);
+    try {
+      const dbFile = path.join(dir, DB_FILE);
+      const before = fs.statSync(dbFile).size;
+      await Promise.all(Array.from({ length: 300 }, (_, i) => store.putMachine(machine(i + 1), null)));
+      // 300 machines are far below the writer's own threshold (FALLBACK_PAGES): only the
+      // worker copies them from the WAL into the database file
+      assert.ok(fs.statSync(`${dbFile}-wal`).size > 0);
+      const until = Date.now() + 20 * CHECKPOINT_MS;
+      while (fs.statSync(dbFile).size === before && Date.now() < until)
+        await new Promise((r) => setTimeout(r, CHECKPOINT_MS / 4));
+      assert.ok(fs.statSync(dbFile).size > before, 'the database file took the pages from the WAL');
+      assert.equal(store.checkpointer?.lastError, undefined);
+    } finally {
+      await store.close();
+    }
+    const reopened = openSqliteStore(dir);
+    assert.equal((await reopened.listMachines()).length, 300);
+    await reopened.close();
   });
 
   it('loses no acknowledged write when the process is killed with SIGKILL', async () => {

@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MetalseedError } from '../lib/errors.ts';
+import { Checkpointer } from './checkpointer.ts';
 import type { EventQuery, MachineKeys, Store } from './store.ts';
 import { APPLICATION_ID, MIGRATIONS } from './store-sqlite-migrations.ts';
 import type { Machine, NewTimelineEvent, ProfileSpec, Rule, TimelineEvent } from './types.ts';
@@ -156,6 +157,8 @@ export class SqliteStore implements Store {
    * trim per append cost as much as the append itself).
    */
   private readonly eventCounts = new Map<string, number>();
+  /** WAL checkpoints off the event loop (checkpointer.ts); set by `openSqliteStore`. */
+  checkpointer: Checkpointer | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -414,6 +417,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.commit();
+    await this.checkpointer?.stop();
     if (this.db.open) this.db.close(); // checkpoints the WAL into the main file
   }
 }
@@ -446,7 +450,9 @@ export function openSqliteStore(dir: string): SqliteStore {
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     migrate(db, file);
-    return new SqliteStore(db, file);
+    const store = new SqliteStore(db, file);
+    store.checkpointer = new Checkpointer(db, file);
+    return store;
   } catch (err) {
     db?.close();
     throw describeOpenError(err, file);

@@ -1,0 +1,74 @@
+/**
+ * WAL checkpoints on a worker thread. A checkpoint copies the pages the WAL collected into the
+ * database file and fsyncs it (https://sqlite.org/wal.html#checkpointing). Run automatically,
+ * it happens inside whichever commit crosses `wal_autocheckpoint` pages, that is on the event
+ * loop, in the middle of a boot storm: in the DHCP probe (bench/tools/dhcp-inproc.ts) 13 % of
+ * the loop's time per DORA, and a pause of a copy plus an fsync now and then, which is what a
+ * DHCP client's p99 sees. Here a second connection to the same file runs a PASSIVE checkpoint
+ * every CHECKPOINT_MS, beside the writer (PASSIVE never blocks it, and the writer restarts the
+ * WAL from its start once a checkpoint has caught up), and the writer's own automatic
+ * checkpoint stays armed at FALLBACK_PAGES, far above what one interval gathers, in case the
+ * worker stops.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+
+export const CHECKPOINT_MS = 200;
+/** The writer's own `wal_autocheckpoint` while the worker runs (SQLite's default is 1,000). */
+export const FALLBACK_PAGES = 10_000;
+const DEFAULT_PAGES = 1000;
+
+/** CommonJS, evaluated in the worker: no TypeScript loader there, and a fast start. */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.file, { fileMustExist: true });
+const timer = setInterval(() => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch (err) {
+    parentPort.postMessage({ error: err.message });
+  }
+}, workerData.intervalMs);
+parentPort.on('message', () => {
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+export class Checkpointer {
+  private readonly worker: Worker;
+  private readonly exited: Promise<void>;
+  /** The last checkpoint error, if any (a busy or failing disk); the next interval retries. */
+  lastError: string | undefined;
+
+  constructor(db: Database.Database, file: string, intervalMs = CHECKPOINT_MS) {
+    db.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      execArgv: [],
+      workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), file, intervalMs },
+    });
+    this.worker.unref();
+    this.worker.on('message', (m: { error?: string }) => {
+      this.lastError = m.error;
+    });
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', () => resolve());
+      // it could not start or died: the writer checkpoints for itself again
+      this.worker.once('error', (err) => {
+        this.lastError = err.message;
+        if (db.open) db.pragma(`wal_autocheckpoint = ${DEFAULT_PAGES}`);
+      });
+    });
+  }
+
+  /** Stops the worker after its current checkpoint, if one runs. */
+  async stop(): Promise<void> {
+    this.worker.ref(); // unref'd while it runs: now its exit is awaited
+    this.worker.postMessage('stop');
+    await this.exited;
+  }
+}
