@@ -12,6 +12,8 @@
 #        an OFFER per DISCOVER, an ACK per REQUEST): its max_rate is the harness's ceiling
 # Env (defaults): MODES="relay bcast" REPS=3 TRIAL_S=5 CLIENTS=20000 START_RATE=500
 #   STEP_PCT=10 LOSS_MAX=1 LAT_RATE=200 LAT_N=1000 RESULTS=<tsv to append to>
+#   RATES="9000 12000": instead of latency and search, one trial at each of these rates per
+#   repetition (rows loss_pct_rN, acks_per_s_rN, pass_rN): does a rate pass, how often
 #
 # relay: perfdhcp acts as a relay agent (giaddr 10.77.0.2, unicast to 10.77.0.1:67).
 # bcast: perfdhcp is a directly attached client on bcli0 with the BROADCAST flag.
@@ -31,7 +33,7 @@ set -uo pipefail
 SERVERS=("$@"); [ ${#SERVERS[@]} -gt 0 ] || SERVERS=(metalseed kea dnsmasq)
 MODES=${MODES:-relay bcast}; REPS=${REPS:-3}; TRIAL_S=${TRIAL_S:-5}; CLIENTS=${CLIENTS:-20000}
 START_RATE=${START_RATE:-500}; STEP_PCT=${STEP_PCT:-10}; LOSS_MAX=${LOSS_MAX:-1}
-LAT_RATE=${LAT_RATE:-200}; LAT_N=${LAT_N:-1000}; MAX_RATE=${MAX_RATE:-64000}
+LAT_RATE=${LAT_RATE:-200}; LAT_N=${LAT_N:-1000}; MAX_RATE=${MAX_RATE:-64000}; RATES=${RATES:-}
 OUT=$RES_DIR/dhcp-$(date +%Y%m%d-%H%M%S); mkdir -p "$OUT"
 RESULTS=${RESULTS:-$OUT/results.tsv}; [ -s "$RESULTS" ] || results_header "$RESULTS"
 
@@ -107,7 +109,7 @@ trial() {  # trial NAME MODE REP RATE -> PASS (0/1), CPU_US
   loss=$(calc "$d > 0 ? 100 * (1 - $a / $d) : 100")
   done_rate=$(calc "$a / $TRIAL_S")
   PASS=$(awk -v l="$loss" -v m="$LOSS_MAX" -v c="$done_rate" -v r="$rate" 'BEGIN{print (l < m && c >= 0.97 * r) ? 1 : 0}')
-  CPU_US=$(calc "$a > 0 ? 1e6 * ($c1 - $c0) / $a : 0")
+  CPU_US=$(calc "$a > 0 ? 1e6 * ($c1 - $c0) / $a : 0"); LOSS=$loss; ACK_RATE=$done_rate
   CLI_PCT=$(calc "100 * $PERF_CPU_S / $PERF_WALL_S"); CLI_US=$(calc "$a > 0 ? 1e6 * $PERF_CPU_S / $a : 0")
   log "$name $mode rep$rep rate=$rate: $a ACKs for $d DISCOVERs (loss $loss%), cpu ${CPU_US}us/DORA pass=$PASS" \
     "(perfdhcp ${PERF_CPU_S}s CPU in ${PERF_WALL_S}s: ${CLI_PCT}% of a core, ${CLI_US}us/DORA;" \
@@ -163,8 +165,18 @@ for rep in $(seq "$REPS"); do
   for mode in $MODES; do
     for k in $(seq 0 $((n - 1))); do
       name=${SERVERS[$(( (k + rep - 1) % n ))]}
-      latency "$name" "$mode" "$rep"
-      search "$name" "$mode" "$rep"
+      if [ -z "$RATES" ]; then
+        latency "$name" "$mode" "$rep"
+        search "$name" "$mode" "$rep"
+      else
+        for r in $RATES; do
+          trial "$name" "$mode" "$rep" "$r"
+          row "$RESULTS" "$rep" "$name" "dhcp-$mode" "loss_pct_r$r" "$LOSS" "% at $r DORA/s, ${TRIAL_S}s trial"
+          row "$RESULTS" "$rep" "$name" "dhcp-$mode" "acks_per_s_r$r" "$ACK_RATE" "ACKs/s at $r DORA/s"
+          row "$RESULTS" "$rep" "$name" "dhcp-$mode" "pass_r$r" "$PASS" "<${LOSS_MAX}% loss and >= 97% of $r"
+          row "$RESULTS" "$rep" "$name" "dhcp-$mode" "client_cpu_pct_r$r" "$CLI_PCT" "perfdhcp CPU, % of one core"
+        done
+      fi
     done
   done
 done
