@@ -214,7 +214,8 @@ export class DhcpServer {
               xid: req.xid,
               request: msg,
               from,
-              reply,
+              type: replyType,
+              yiaddr: reply.yiaddr,
               bytes,
               socket,
               to,
@@ -238,7 +239,7 @@ export class DhcpServer {
    */
   private stillTrue(a: Answer, mac: Mac, type: 'DISCOVER' | 'REQUEST', req: DhcpPacket): boolean {
     const pool = this.o.pool!;
-    const ip = a.reply.yiaddr;
+    const ip = a.yiaddr;
     if (type === 'DISCOVER') return pool.offer(mac, req.options.ip(Opt.REQUESTED_IP)) === ip;
     const l = pool.lease(mac);
     return l?.state === 'bound' && l.ip === ip;
@@ -251,13 +252,13 @@ export class DhcpServer {
    */
   private answerAgain(a: Answer, mac: Mac, type: MessageTypeName, from: Peer): DhcpPacket {
     a.socket.send(a.bytes, a.to.port, a.to.address);
-    this.count(this.stats.sent, messageType(a.reply) ?? 'unknown');
+    this.count(this.stats.sent, a.type);
     this.count(this.stats.repeated, type);
     this.o.logger.debug(
       { event: 'dhcp.repeat', mac, xid: a.xid, type, from: `${from.address}:${from.port}` },
       'retransmitted request answered again',
     );
-    return a.reply;
+    return decode(a.bytes); // for the caller of `receive`; a repeat is rare
   }
 
   /**
