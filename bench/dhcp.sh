@@ -14,6 +14,11 @@
 #   STEP_PCT=10 LOSS_MAX=1 LAT_RATE=200 LAT_N=1000 RESULTS=<tsv to append to>
 #   RATES="9000 12000": instead of latency and search, one trial at each of these rates per
 #   repetition (rows loss_pct_rN, acks_per_s_rN, pass_rN): does a rate pass, how often
+#   WARM_N=2000 WARM_RATE=1000: after each start, and before anything is measured, every
+#   server answers WARM_N other clients (their own MACs, perfdhcp -b) at WARM_RATE/s: the
+#   steady state a seed that has run for a while is in (JIT-compiled code, threads started,
+#   files grown), not its first second. WARM_N=0 measures from a cold start.
+#   PARTS="lat max": which measurements run (latency, search)
 #
 # relay: perfdhcp acts as a relay agent (giaddr 10.77.0.2, unicast to 10.77.0.1:67).
 # bcast: perfdhcp is a directly attached client on bcli0 with the BROADCAST flag.
@@ -34,6 +39,7 @@ SERVERS=("$@"); [ ${#SERVERS[@]} -gt 0 ] || SERVERS=(metalseed kea dnsmasq)
 MODES=${MODES:-relay bcast}; REPS=${REPS:-3}; TRIAL_S=${TRIAL_S:-5}; CLIENTS=${CLIENTS:-20000}
 START_RATE=${START_RATE:-500}; STEP_PCT=${STEP_PCT:-10}; LOSS_MAX=${LOSS_MAX:-1}
 LAT_RATE=${LAT_RATE:-200}; LAT_N=${LAT_N:-1000}; MAX_RATE=${MAX_RATE:-64000}; RATES=${RATES:-}
+WARM_N=${WARM_N:-2000}; WARM_RATE=${WARM_RATE:-1000}; PARTS=${PARTS:-lat max}
 OUT=$RES_DIR/dhcp-$(date +%Y%m%d-%H%M%S); mkdir -p "$OUT"
 RESULTS=${RESULTS:-$OUT/results.tsv}; [ -s "$RESULTS" ] || results_header "$RESULTS"
 
@@ -84,6 +90,12 @@ perfdhcp_run() {  # perfdhcp_run OUTFILE MODE ARGS... -> PERF_CPU_S, PERF_WALL_S
   timeout $((TRIAL_S * 4 + 60)) ip netns exec "$CLI_NS" perfdhcp -4 "$@" "${PXE_OPTS[@]}" "${target[@]}" >>"$f" 2>&1
   PERF_WALL_S=$(calc "$(date +%s.%N) - $t0"); child_cpu_s; PERF_CPU_S=$(calc "$CHILD_CPU_S - $c0")
 }
+# warm_up OUTFILE MODE: WARM_N clients whose MACs no measured client has (base 00:0d:…
+# instead of perfdhcp's 00:0c:…), at WARM_RATE/s, before a measurement
+warm_up() {
+  [ "$WARM_N" -gt 0 ] || return 0
+  perfdhcp_run "$1.warm" "$2" -r "$WARM_RATE" -R "$WARM_N" -n "$WARM_N" -W 2000000 -b mac=00:0d:01:02:03:04
+}
 # counts FILE -> "discovers_sent acks_received"
 counts() {
   awk '/Statistics for: DISCOVER-OFFER/{s=1} /Statistics for: REQUEST-ACK/{s=2}
@@ -99,7 +111,7 @@ udp_rcvbuf_errors() {
 
 trial() {  # trial NAME MODE REP RATE -> PASS (0/1), CPU_US
   local name=$1 mode=$2 rep=$3 rate=$4 f="$OUT/max-$1-$2-r$3-$4.txt" c0 c1 d a loss done_rate sq0 cq0 sq cq
-  srv_start "$name"; c0=$(cpu_s "$SRV_PID")
+  srv_start "$name"; warm_up "$f" "$mode"; c0=$(cpu_s "$SRV_PID")
   sq0=$(udp_rcvbuf_errors "$SRV_NS"); cq0=$(udp_rcvbuf_errors "$CLI_NS")
   perfdhcp_run "$f" "$mode" -r "$rate" -R "$CLIENTS" -p "$TRIAL_S" -W 1000000
   c1=$(cpu_s "$SRV_PID")
@@ -139,7 +151,7 @@ search() {  # search NAME MODE REP -> row max_rate, cpu
 
 latency() {  # latency NAME MODE REP -> rows offer/ack p50/p99
   local name=$1 mode=$2 rep=$3 f="$OUT/lat-$1-$2-r$3.txt"
-  srv_start "$name"
+  srv_start "$name"; warm_up "$f" "$mode"
   perfdhcp_run "$f" "$mode" -r "$LAT_RATE" -R "$LAT_N" -n "$LAT_N" -W 2000000 -x t
   srv_stop
   # "-x t" prints, per exchange, "sent / received: T1 / T2" (seconds)
@@ -158,7 +170,7 @@ ns_up
 trap 'stop_all; ns_down' EXIT; trap 'exit 130' INT TERM
 [[ " ${SERVERS[*]} " =~ " metalseed"(-dgram|-after-reply)?" " ]] && { ms_build; export MS_CMD; MS_CMD=$(ms_cmd); }
 [[ " ${SERVERS[*]} " =~ " null " ]] && null_build
-{ echo "servers: ${SERVERS[*]}  modes: $MODES  reps: $REPS  trial: ${TRIAL_S}s  clients: $CLIENTS  latency: $LAT_N@$LAT_RATE/s"
+{ echo "servers: ${SERVERS[*]}  modes: $MODES  reps: $REPS  trial: ${TRIAL_S}s  clients: $CLIENTS  latency: $LAT_N@$LAT_RATE/s  warm-up: $WARM_N@$WARM_RATE/s"
   echo "perfdhcp: $(perfdhcp -v 2>&1 | head -1)"; } | tee "$OUT/config.txt" >&2
 n=${#SERVERS[@]}
 for rep in $(seq "$REPS"); do
@@ -166,8 +178,8 @@ for rep in $(seq "$REPS"); do
     for k in $(seq 0 $((n - 1))); do
       name=${SERVERS[$(( (k + rep - 1) % n ))]}
       if [ -z "$RATES" ]; then
-        latency "$name" "$mode" "$rep"
-        search "$name" "$mode" "$rep"
+        [[ " $PARTS " == *" lat "* ]] && latency "$name" "$mode" "$rep"
+        [[ " $PARTS " == *" max "* ]] && search "$name" "$mode" "$rep"
       else
         for r in $RATES; do
           trial "$name" "$mode" "$rep" "$r"
