@@ -119,6 +119,12 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
     const tftpRoot = path.resolve(config.tftp.root);
     const store = openSqliteStore(config.dataDir);
     closers.push(() => store.close());
+    if (store.checkpointer)
+      store.checkpointer.onError = (err) =>
+        logger.error(
+          { event: 'store.checkpoint_failed', err },
+          'SQLite WAL checkpoint failed; retried every 200 ms',
+        );
     await seedCatalog(store, config);
     const pki = await openClusterPki(config); // first start creates the cluster's CAs and token
     if (pki.written.length > 0)
@@ -179,6 +185,7 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
 
     const metrics = createMetrics({
       provisioner,
+      ...(store.checkpointer ? { checkpoints: store.checkpointer.counts } : {}),
       ...(dhcp ? { dhcp: dhcp.server } : {}),
       ...(tftp ? { tftp: tftp.server } : {}),
       ...(nodeWatch ? { nodeWatch: nodeWatch.watcher } : {}),

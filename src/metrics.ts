@@ -13,6 +13,8 @@ import type { TftpServer } from './tftp/index.ts';
 
 export interface MetricSources {
   provisioner: Provisioner;
+  /** The SQLite store's WAL checkpoints (inventory/checkpointer.ts). */
+  checkpoints?: { ok: number; failed: number };
   dhcp?: DhcpServer;
   tftp?: TftpServer;
   nodeWatch?: NodeWatcher;
@@ -73,6 +75,13 @@ export function createMetrics(src: MetricSources): {
     'Lease journal fdatasyncs and writes (dhcp.leaseSync after-reply), with their failures',
     ['op'],
     () => Object.entries(d?.journal ?? {}).map(([op, v]) => [{ op }, v]),
+  );
+  mirrored(
+    registry,
+    'metalseed_store_checkpoints_total',
+    'SQLite WAL checkpoints run off the event loop, by outcome',
+    ['outcome'],
+    () => Object.entries(src.checkpoints ?? {}).map(([outcome, v]) => [{ outcome }, v]),
   );
   const t = () => src.tftp?.stats();
   mirrored(registry, 'metalseed_tftp_transfers_total', 'TFTP transfers, by outcome', ['outcome'], () =>

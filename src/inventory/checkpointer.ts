@@ -23,26 +23,40 @@ const DEFAULT_PAGES = 1000;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
-const db = new Database(workerData.file, { fileMustExist: true });
-const timer = setInterval(() => {
-  try {
-    db.pragma('wal_checkpoint(PASSIVE)');
-  } catch (err) {
-    parentPort.postMessage({ error: err.message });
-  }
-}, workerData.intervalMs);
-parentPort.on('message', () => {
-  clearInterval(timer);
-  db.close();
+let db;
+try {
+  db = new Database(workerData.file, { fileMustExist: true });
+} catch (err) {
+  // sent, not thrown: better-sqlite3's errors lose their message when a thrown one is cloned
+  parentPort.postMessage({ error: String(err.message), fatal: true });
   parentPort.close();
-});
+}
+if (db) {
+  const timer = setInterval(() => {
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+      parentPort.postMessage({});
+    } catch (err) {
+      parentPort.postMessage({ error: err.message });
+    }
+  }, workerData.intervalMs);
+  parentPort.on('message', () => {
+    clearInterval(timer);
+    db.close();
+    parentPort.close();
+  });
+}
 `;
 
 export class Checkpointer {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
+  /** Checkpoints run and failed (`metalseed_store_checkpoints_total`). */
+  readonly counts = { ok: 0, failed: 0 };
   /** The last checkpoint error, if any (a busy or failing disk); the next interval retries. */
   lastError: string | undefined;
+  /** Told of each failure, and of the worker's end if it dies (main.ts logs them). */
+  onError: ((message: string) => void) | undefined;
 
   constructor(db: Database.Database, file: string, intervalMs = CHECKPOINT_MS) {
     db.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
@@ -52,16 +66,26 @@ export class Checkpointer {
       workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), file, intervalMs },
     });
     this.worker.unref();
-    this.worker.on('message', (m: { error?: string }) => {
+    // it could not start or died: the writer checkpoints for itself again
+    const stopped = (message: string): void => {
+      this.counts.failed++;
+      this.lastError = message;
+      if (db.open) db.pragma(`wal_autocheckpoint = ${DEFAULT_PAGES}`);
+      this.onError?.(`checkpoint worker stopped (${message}); commits checkpoint again`);
+    };
+    this.worker.on('message', (m: { error?: string; fatal?: boolean }) => {
+      if (m.fatal) return stopped(m.error ?? 'no reason given');
+      if (m.error === undefined) {
+        this.counts.ok++;
+        return;
+      }
+      this.counts.failed++;
       this.lastError = m.error;
+      this.onError?.(m.error);
     });
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', () => resolve());
-      // it could not start or died: the writer checkpoints for itself again
-      this.worker.once('error', (err) => {
-        this.lastError = err.message;
-        if (db.open) db.pragma(`wal_autocheckpoint = ${DEFAULT_PAGES}`);
-      });
+      this.worker.once('error', (err: unknown) => stopped(String((err as Error | null)?.message ?? err)));
     });
   }
 

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { MetalseedError } from '../lib/errors.ts';
-import { CHECKPOINT_MS } from './checkpointer.ts';
+import { CHECKPOINT_MS, Checkpointer, FALLBACK_PAGES } from './checkpointer.ts';
 import { machine, storeConformance } from './store.conformance.ts';
 import { DB_FILE, openSqliteStore, type SqliteStore } from './store-sqlite.ts';
 import { MIGRATIONS } from './store-sqlite-migrations.ts';
@@ -109,12 +109,31 @@ describe('SqliteStore', () => {
         await new Promise((r) => setTimeout(r, CHECKPOINT_MS / 4));
       assert.ok(fs.statSync(dbFile).size > before, 'the database file took the pages from the WAL');
       assert.equal(store.checkpointer?.lastError, undefined);
+      assert.ok((store.checkpointer?.counts.ok ?? 0) > 0, 'counted');
+      assert.equal(store.checkpointer?.counts.failed, 0);
     } finally {
       await store.close();
     }
     const reopened = openSqliteStore(dir);
     assert.equal((await reopened.listMachines()).length, 300);
     await reopened.close();
+  });
+
+  it('a checkpoint worker that cannot run says so, and the writer checkpoints for itself again', async () => {
+    const db = new Database(':memory:');
+    try {
+      const errors: string[] = [];
+      const c = new Checkpointer(db, path.join(tempDir(), 'missing.db'));
+      assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), FALLBACK_PAGES);
+      c.onError = (e) => errors.push(e);
+      await c.stop();
+      assert.equal(errors.length, 1, 'one error');
+      assert.match(errors[0]!, /checkpoint worker stopped .*unable to open database file/);
+      assert.equal(c.counts.failed, 1);
+      assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    } finally {
+      db.close();
+    }
   });
 
   it('loses no acknowledged write when the process is killed with SIGKILL', async () => {
