@@ -119,12 +119,18 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
     const tftpRoot = path.resolve(config.tftp.root);
     const store = openSqliteStore(config.dataDir);
     closers.push(() => store.close());
-    if (store.checkpointer)
-      store.checkpointer.onError = (err) =>
+    const checkpointer = store.checkpointer;
+    if (checkpointer) {
+      let loggedAt = Number.NEGATIVE_INFINITY; // a failing disk fails every 200 ms: log once a minute
+      checkpointer.onError = (err) => {
+        if (Date.now() - loggedAt < 60_000) return;
+        loggedAt = Date.now();
         logger.error(
-          { event: 'store.checkpoint_failed', err },
-          'SQLite WAL checkpoint failed; retried every 200 ms',
+          { event: 'store.checkpoint_failed', err, failures: checkpointer.counts.failed },
+          'SQLite WAL checkpoint failed (logged at most once a minute; metalseed_store_checkpoints_total counts each)',
         );
+      };
+    }
     await seedCatalog(store, config);
     const pki = await openClusterPki(config); // first start creates the cluster's CAs and token
     if (pki.written.length > 0)
