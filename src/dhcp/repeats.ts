@@ -70,17 +70,7 @@ export class Answers {
     this.byMac.delete(mac);
     if (this.byMac.size >= this.limit) this.byMac.delete(this.byMac.keys().next().value!);
     // a copy: the request may be a view into a batch of datagrams that would stay alive with it
-    this.byMac.set(mac, {
-      xid: a.xid,
-      request: Buffer.from(a.request),
-      from: a.from,
-      type: a.type,
-      yiaddr: a.yiaddr,
-      bytes: a.bytes,
-      socket: a.socket,
-      to: a.to,
-      at: this.now(),
-    });
+    this.byMac.set(mac, { ...a, request: Buffer.from(a.request), at: this.now() });
   }
 
   forget(mac: Mac): void {

@@ -66,22 +66,20 @@ export class Checkpointer {
       workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), file, intervalMs },
     });
     this.worker.unref();
-    // it could not start or died: the writer checkpoints for itself again
-    const stopped = (message: string): void => {
+    const failed = (message: string): void => {
       this.counts.failed++;
       this.lastError = message;
+      this.onError?.(message);
+    };
+    // it could not start or died: the writer checkpoints for itself again
+    const stopped = (message: string): void => {
       if (db.open) db.pragma(`wal_autocheckpoint = ${DEFAULT_PAGES}`);
-      this.onError?.(`checkpoint worker stopped (${message}); commits checkpoint again`);
+      failed(`checkpoint worker stopped (${message}); commits checkpoint again`);
     };
     this.worker.on('message', (m: { error?: string; fatal?: boolean }) => {
-      if (m.fatal) return stopped(m.error ?? 'no reason given');
-      if (m.error === undefined) {
-        this.counts.ok++;
-        return;
-      }
-      this.counts.failed++;
-      this.lastError = m.error;
-      this.onError?.(m.error);
+      if (m.fatal) stopped(m.error ?? 'no reason given');
+      else if (m.error !== undefined) failed(m.error);
+      else this.counts.ok++;
     });
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', () => resolve());
