@@ -83,9 +83,9 @@ static size_t datagram_len(const reader_t *r, int i, size_t *carried) {
   return len;
 }
 
-/* Delivers one chunk of `n` datagrams to JavaScript, packed straight into the Buffer it gets;
- * false when JavaScript threw. */
-static int deliver(reader_t *r, int n) {
+/* Delivers one chunk of `n` datagrams to JavaScript, packed straight into the Buffer it gets
+ * (an exception thrown there becomes an uncaught one: nu_callback). */
+static void deliver(reader_t *r, int n) {
   size_t size = 0, carried;
   for (int i = 0; i < n; i++) {
     datagram_len(r, i, &carried);
@@ -93,10 +93,9 @@ static int deliver(reader_t *r, int n) {
   }
   napi_env env = r->env;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return 1;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value buf, count;
   void *data;
-  int ok = 1;
   if (napi_create_buffer(env, size, &data, &buf) == napi_ok && napi_create_int32(env, n, &count) == napi_ok) {
     unsigned char *rec = data;
     for (int i = 0; i < n; i++) {
@@ -113,10 +112,9 @@ static int deliver(reader_t *r, int n) {
     }
     napi_value argv[2] = {buf, count};
     /* microtasks and nextTicks run when the call returns, as after dgram's */
-    if (nu_callback(env, r->cb, r->ctx, 2, argv) != napi_ok) ok = 0;
+    nu_callback(env, r->cb, r->ctx, 2, argv);
   }
   napi_close_handle_scope(env, scope);
-  return ok;
 }
 
 static void on_readable(uv_poll_t *h, int status, int events) {

@@ -108,10 +108,10 @@ export function nativeTftpPump(): NativeTftpPump | null {
 export interface NativeDhcpBatch {
   /**
    * The longest datagram a received record carries (SLOT); a record whose length exceeds it
-   * stands for a longer datagram: the length is the datagram's and no bytes follow. Absent in
-   * an addon built before it was exported (that one dropped such datagrams unreported).
+   * stands for a longer datagram: the length is the datagram's and no bytes follow. Equal to
+   * BATCH_DATAGRAM_MAX (udp.ts), which the reader compares with; batch.test.ts checks both agree.
    */
-  readonly slot?: number;
+  readonly slot: number;
   /** Records: u32 address (network order), u16 port (network order), u16 length, bytes padded to 4. */
   start(fd: number, onBatch: (records: Buffer, count: number) => void): number;
   stop(id: number): void;

@@ -217,11 +217,10 @@ const RECORD_HEADER = 8; // u32 address, u16 port, u16 length (native/dhcp_batch
 function batchedSocket(sock: dgram.Socket, plain: UdpSocket, addon: NativeDhcpBatch): UdpSocket {
   const handle = dgramHandle(sock);
   const recvStop = handle?.recvStop?.bind(handle);
-  if (!recvStop) return plain;
-  const fd = socketFd(sock);
+  const fd = handle?.fd ?? -1;
+  if (!recvStop || fd < 0) return plain;
   const handlers: ((msg: Uint8Array, from: Peer) => void)[] = [];
   const oversize: ((from: Peer, bytes: number) => void)[] = [];
-  const slot = addon.slot ?? BATCH_DATAGRAM_MAX;
   const names = new Map<number, string>(); // address → dotted string, for the few peers a listener has
   let reader = 0;
   const onBatch = (buf: Buffer, count: number): void => {
@@ -230,7 +229,7 @@ function batchedSocket(sock: dgram.Socket, plain: UdpSocket, addon: NativeDhcpBa
       const ip = buf.readUInt32BE(at);
       const port = buf.readUInt16BE(at + 4);
       const len = buf.readUInt16BE(at + 6);
-      const carried = len > slot ? 0 : len; // longer than the slot: the header alone (MSG_TRUNC)
+      const carried = len > BATCH_DATAGRAM_MAX ? 0 : len; // longer: the header alone (MSG_TRUNC)
       const msg = buf.subarray(at + RECORD_HEADER, at + RECORD_HEADER + carried);
       at += RECORD_HEADER + ((carried + 3) & ~3);
       let address = names.get(ip);
