@@ -88,8 +88,7 @@ export function encode(p: DhcpPacket): Uint8Array {
   if (sname.length > 63) throw new RangeError(`sname is ${sname.length} bytes; at most 63 fit`);
   if (file.length > 127) throw new RangeError(`file is ${file.length} bytes; at most 127 fit`);
   // From Node's shared buffer pool (a small view, not a backing store of its own each reply)
-  const size = encodingLength(p);
-  const w = new Writer(size, Buffer.allocUnsafe(size).fill(0));
+  const w = new Writer(Buffer.allocUnsafe(encodingLength(p)).fill(0));
   w.u8(p.op).u8(p.htype).u8(p.hlen).u8(p.hops).u32(p.xid).u16(p.secs).u16(p.flags);
   w.u32(p.ciaddr).u32(p.yiaddr).u32(p.siaddr).u32(p.giaddr);
   w.fixed(p.chaddr, 16).fixed(sname, 64).fixed(file, 128).u32(MAGIC_COOKIE);

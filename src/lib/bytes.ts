@@ -64,9 +64,9 @@ export class Reader {
 export class Writer {
   readonly buf: Uint8Array;
   offset = 0;
-  /** `into`: a zero-filled buffer of `size` bytes to write into instead of a new one. */
-  constructor(size: number, into?: Uint8Array) {
-    this.buf = into ?? new Uint8Array(size);
+  /** A new buffer of `size` bytes, or a zero-filled one to write into. */
+  constructor(sizeOrBuf: number | Uint8Array) {
+    this.buf = typeof sizeOrBuf === 'number' ? new Uint8Array(sizeOrBuf) : sizeOrBuf;
   }
 
   u8(v: number): this {
