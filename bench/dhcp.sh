@@ -130,15 +130,17 @@ trial() {  # trial NAME MODE REP RATE -> PASS (0/1), CPU_US
 
 search() {  # search NAME MODE REP -> row max_rate, cpu
   local name=$1 mode=$2 rep=$3 lo=0 hi="" r=$START_RATE cpus=() cli_pct="" cli_us=""
+  # a passing trial: its rate, and what it cost the server and perfdhcp (sets search's locals)
+  passed() { lo=$r; cpus+=("$CPU_US"); cli_pct=$CLI_PCT; cli_us=$CLI_US; }
   while :; do
     trial "$name" "$mode" "$rep" "$r"
-    if [ "$PASS" = 1 ]; then lo=$r; cpus+=("$CPU_US"); cli_pct=$CLI_PCT; cli_us=$CLI_US; [ "$r" -ge "$MAX_RATE" ] && break; r=$((r * 2))
+    if [ "$PASS" = 1 ]; then passed; [ "$r" -ge "$MAX_RATE" ] && break; r=$((r * 2))
     else hi=$r; break; fi
   done
   while [ -n "$hi" ] && [ $(( (hi - lo) * 100 )) -gt $(( STEP_PCT * (lo > 0 ? lo : 1) )) ] && [ $((hi - lo)) -gt 50 ]; do
     r=$(( (lo + hi) / 2 / 50 * 50 )); [ "$r" -le "$lo" ] && break
     trial "$name" "$mode" "$rep" "$r"
-    if [ "$PASS" = 1 ]; then lo=$r; cpus+=("$CPU_US"); cli_pct=$CLI_PCT; cli_us=$CLI_US; else hi=$r; fi
+    if [ "$PASS" = 1 ]; then passed; else hi=$r; fi
   done
   row "$RESULTS" "$rep" "$name" "dhcp-$mode" max_rate "$lo" "DORA/s, <${LOSS_MAX}% loss, ${TRIAL_S}s trials"
   # CPU per DORA at the highest passing rate (the server is busiest there)

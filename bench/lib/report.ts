@@ -6,7 +6,7 @@
  *   node --import tsx bench/lib/report.ts RESULTS.tsv [MORE.tsv...]
  */
 import { readFileSync } from 'node:fs';
-import { fmt, median, medianRatio, parseResults, type Sample } from './stats.ts';
+import { fmt, median, medianRatio, parseResults, ratiosByRep, type Sample } from './stats.ts';
 
 const OURS = 'metalseed';
 /**
@@ -196,16 +196,7 @@ function printHarnessCeiling(samples: Sample[]): void {
     const overRef = medianRatio(rows, NULL_DHCP, target.reference);
     const ours = medianRatio(rows, OURS, NULL_DHCP);
     // every repetition's own ratio: the median can hide repetitions where the ceiling was lower
-    const reps = [...new Set(rows.map((r) => r.rep))];
-    const perRep = reps
-      .map((rep) =>
-        medianRatio(
-          rows.filter((r) => r.rep === rep),
-          NULL_DHCP,
-          target.reference,
-        ),
-      )
-      .filter(Number.isFinite);
+    const perRep = ratiosByRep(rows, NULL_DHCP, target.reference);
     const under = perRep.filter((r) => r < need).length;
     const spread =
       perRep.length > 1

@@ -34,6 +34,11 @@ export interface Sample {
  * measured both with a non-zero reference. NaN when no repetition qualifies.
  */
 export function medianRatio(samples: readonly Sample[], server: string, reference: string): number {
+  return median(ratiosByRep(samples, server, reference));
+}
+
+/** value(server) / value(reference) of each repetition that measured both (non-zero reference). */
+export function ratiosByRep(samples: readonly Sample[], server: string, reference: string): number[] {
   const byRep = new Map<string, { s?: number; r?: number }>();
   for (const x of samples) {
     const e = byRep.get(x.rep) ?? {};
@@ -46,7 +51,7 @@ export function medianRatio(samples: readonly Sample[], server: string, referenc
     if (s !== undefined && r !== undefined && r !== 0 && Number.isFinite(s) && Number.isFinite(r))
       ratios.push(s / r);
   }
-  return median(ratios);
+  return ratios;
 }
 
 /** Parses the bench TSV (header: rep server test metric value note); unparsable values are NaN. */

@@ -2,7 +2,7 @@
  * The DHCP server both bench tools run (dhcp-core.ts on a real socket, dhcp-inproc.ts on a fake
  * one): bench/dhcp.sh's pool 10.77.1.0–10.77.255.254/16 behind the seed 10.77.0.1, 12-h leases,
  * journaled to DIR/leases.jsonl with fdatasync group commit, as `metalseed serve` does
- * (METALSEED_LEASE_SYNC=after-reply: dhcp.leaseSync after-reply).
+ * (MS_LEASE_SYNC=after-reply: dhcp.leaseSync after-reply).
  */
 import { join } from 'node:path';
 import { type BootHook, type DhcpEvent, DhcpServer, FileJournal, Pool } from '../../src/dhcp/index.ts';
@@ -34,7 +34,7 @@ export function benchDhcpServer(o: {
     pool,
     subnetMask: mustIPv4('255.255.0.0'),
     leaseSeconds: 43_200,
-    leaseSync: process.env.METALSEED_LEASE_SYNC === 'after-reply' ? 'after-reply' : 'before-reply',
+    leaseSync: process.env.MS_LEASE_SYNC === 'after-reply' ? 'after-reply' : 'before-reply',
     boot: o.boot,
     logger: silentLogger,
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),

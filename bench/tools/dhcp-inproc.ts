@@ -4,7 +4,7 @@
  * fake socket, BATCH clients per event-loop turn. Prints CPU µs per DORA. For profiling
  * (node --cpu-prof --import tsx bench/tools/dhcp-inproc.ts N BATCH [core]), not a benchmark
  * figure. `core`: the protocol server alone (a fixed boot hook, no provisioner), as dhcp-core.ts.
- * METALSEED_LEASE_SYNC=after-reply runs the server in that mode (see bench-dhcp.ts).
+ * MS_LEASE_SYNC=after-reply runs the server in that mode (see bench-dhcp.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
