@@ -22,12 +22,14 @@ export const ErrorCodes = {
 export type ErrorCode = keyof typeof ErrorCodes;
 
 export class MetalseedError extends Error {
+  /** `cause`: the underlying error (an errno error, say) for callers that decide on it. */
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly hint?: string,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'MetalseedError';
   }
 }

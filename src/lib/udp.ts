@@ -131,13 +131,14 @@ export const openUdp: UdpFactory = (opts) =>
     });
     const fail = (err: Error): void => {
       sock.close();
-      const e = new MetalseedError(
-        'INTERFACE',
-        `cannot bind UDP ${opts.address ?? '0.0.0.0'}:${opts.port}${opts.device ? ` on ${opts.device}` : ''}: ${err.message}`,
-        'is another DHCP/TFTP server (dnsmasq, tftpd) running, or are you not root?',
+      reject(
+        new MetalseedError(
+          'INTERFACE',
+          `cannot bind UDP ${opts.address ?? '0.0.0.0'}:${opts.port}${opts.device ? ` on ${opts.device}` : ''}: ${err.message}`,
+          'is another DHCP/TFTP server (dnsmasq, tftpd) running, or are you not root?',
+          err, // its errno code (EMFILE, EADDRINUSE...) for callers that decide on it
+        ),
       );
-      e.cause = err; // its errno code (EMFILE, EADDRINUSE...) for callers that decide on it
-      reject(e);
     };
     sock.once('error', fail);
     sock.bind({ port: opts.port, address: opts.address ?? '0.0.0.0', exclusive: true }, () => {

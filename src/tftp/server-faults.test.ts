@@ -186,9 +186,8 @@ describe('tftp server under faults', () => {
       socket,
       openTransferSocket: async () => {
         // what openUdp throws: the errno error as the cause of an INTERFACE error
-        const e = new MetalseedError('INTERFACE', `cannot bind UDP 0.0.0.0:0: socket: ${code}`);
-        e.cause = Object.assign(new Error(`socket: ${code}`), { code });
-        throw e;
+        const errno = Object.assign(new Error(`socket: ${code}`), { code });
+        throw new MetalseedError('INTERFACE', `cannot bind UDP 0.0.0.0:0: socket: ${code}`, undefined, errno);
       },
       transferPump: false,
       files: memoryFileSource(FILES),
