@@ -67,7 +67,8 @@ function readFirmware(p: DhcpPacket): FirmwareFacts {
   const arch = o.u16s(Opt.CLIENT_ARCH)[0];
   const vendorClass = o.string(Opt.VENDOR_CLASS);
   const userClasses = decodeUserClasses(o.get(Opt.USER_CLASS));
-  const ipxeFeatures = [...decodeSubOptionsSafe(o.get(Opt.IPXE_ENCAP)).keys()];
+  const encap = o.get(Opt.IPXE_ENCAP);
+  const ipxeFeatures = encap ? [...decodeSubOptionsSafe(encap).keys()] : [];
   const facts: FirmwareFacts = {
     kind: arch === undefined ? 'unknown' : (ARCH_KIND[arch] ?? 'unknown'),
     ipxe: userClasses.includes('iPXE') || o.has(Opt.IPXE_ENCAP),

@@ -59,7 +59,7 @@ export function applyBoot(reply: DhcpPacket, req: DhcpPacket, boot: BootParams |
   if (boot.siaddr !== undefined) reply.siaddr = boot.siaddr;
   if (boot.file !== undefined) {
     const asked = req.options.get(Opt.PARAMETER_LIST)?.includes(Opt.BOOTFILE_NAME) ?? false;
-    const fits = new TextEncoder().encode(boot.file).length <= FILE_FIELD_MAX;
+    const fits = Buffer.byteLength(boot.file, 'utf8') <= FILE_FIELD_MAX;
     if (fits) reply.file = boot.file;
     if (asked || !fits) reply.options.setString(Opt.BOOTFILE_NAME, boot.file);
   }
