@@ -5,10 +5,15 @@
  * loop, in the middle of a boot storm: in the DHCP probe (bench/tools/dhcp-inproc.ts) 13 % of
  * the loop's time per DORA, and a pause of a copy plus an fsync now and then, which is what a
  * DHCP client's p99 sees. Here a second connection to the same file runs a PASSIVE checkpoint
- * every CHECKPOINT_MS, beside the writer (PASSIVE never blocks it, and the writer restarts the
+ * at most every CHECKPOINT_MS, beside the writer (PASSIVE never blocks it, and the writer restarts the
  * WAL from its start once a checkpoint has caught up), and the writer's own automatic
  * checkpoint stays armed at FALLBACK_PAGES, far above what one interval gathers, in case the
  * worker stops.
+ *
+ * An idle seed writes nothing, and its worker sleeps: the writer marks the WAL dirty in a
+ * shared word after each commit (one atomic compare-and-swap; it wakes the worker only on the
+ * first commit after a checkpoint, not per commit in a storm), and the worker waits on that
+ * word, then lets CHECKPOINT_MS of commits gather before it checkpoints them.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -19,33 +24,41 @@ export const CHECKPOINT_MS = 200;
 export const FALLBACK_PAGES = 10_000;
 const DEFAULT_PAGES = 1000;
 
-/** CommonJS, evaluated in the worker: no TypeScript loader there, and a fast start. */
+/** Indexes of the shared words: commits since the last checkpoint (0 or 1), and stop (0 or 1). */
+const DIRTY = 0;
+const STOP = 1;
+
+/**
+ * CommonJS, evaluated in the worker: no TypeScript loader there, and a fast start. It blocks
+ * in Atomics.wait between checkpoints (its own thread: nothing else runs there), so the stop
+ * request comes through the shared words too, not as a message.
+ */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
+const state = new Int32Array(workerData.state);
 let db;
 try {
   db = new Database(workerData.file, { fileMustExist: true });
 } catch (err) {
   // sent, not thrown: better-sqlite3's errors lose their message when a thrown one is cloned
   parentPort.postMessage({ error: String(err.message), fatal: true });
-  parentPort.close();
 }
-if (db) {
-  const timer = setInterval(() => {
-    try {
-      db.pragma('wal_checkpoint(PASSIVE)');
-      parentPort.postMessage({});
-    } catch (err) {
-      parentPort.postMessage({ error: err.message });
-    }
-  }, workerData.intervalMs);
-  parentPort.on('message', () => {
-    clearInterval(timer);
-    db.close();
-    parentPort.close();
-  });
+while (db && Atomics.load(state, ${STOP}) === 0) {
+  Atomics.wait(state, ${DIRTY}, 0); // asleep until a commit (or stop)
+  Atomics.wait(state, ${STOP}, 0, workerData.intervalMs); // commits gather; stop wakes it
+  if (Atomics.load(state, ${STOP}) !== 0) break;
+  Atomics.store(state, ${DIRTY}, 0);
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({});
+  } catch (err) {
+    Atomics.store(state, ${DIRTY}, 1); // still to do: retried an interval later
+    parentPort.postMessage({ error: err.message });
+  }
 }
+db?.close();
+parentPort.close();
 `;
 
 export class Checkpointer {
@@ -58,14 +71,22 @@ export class Checkpointer {
   /** Told of each failure, and of the worker's end if it dies (main.ts logs them). */
   onError: ((message: string) => void) | undefined;
 
+  /** Shared with the worker: [DIRTY, STOP]. */
+  private readonly state = new Int32Array(new SharedArrayBuffer(8));
+
   constructor(db: Database.Database, file: string, intervalMs = CHECKPOINT_MS) {
     db.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
+    this.state[DIRTY] = 1; // one checkpoint at the start: a WAL left behind by a crash, say
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       execArgv: [],
-      workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), file, intervalMs },
+      workerData: {
+        module: createRequire(import.meta.url).resolve('better-sqlite3'),
+        file,
+        intervalMs,
+        state: this.state.buffer,
+      },
     });
-    this.worker.unref();
     const failed = (message: string): void => {
       this.counts.failed++;
       this.lastError = message;
@@ -85,12 +106,26 @@ export class Checkpointer {
       this.worker.once('exit', () => resolve());
       this.worker.once('error', (err: unknown) => stopped(String((err as Error | null)?.message ?? err)));
     });
+    // after the listeners: adding a 'message' listener refs the worker again, and the process
+    // would then wait for it to end (it never does before stop())
+    this.worker.unref();
+  }
+
+  /**
+   * Tells the worker the writer committed: it checkpoints within an interval. Cheap enough for
+   * every commit: only the first after a checkpoint wakes the worker.
+   */
+  committed(): void {
+    if (Atomics.compareExchange(this.state, DIRTY, 0, 1) === 0) Atomics.notify(this.state, DIRTY);
   }
 
   /** Stops the worker after its current checkpoint, if one runs. */
   async stop(): Promise<void> {
     this.worker.ref(); // unref'd while it runs: now its exit is awaited
-    this.worker.postMessage('stop');
+    Atomics.store(this.state, STOP, 1);
+    Atomics.store(this.state, DIRTY, 1); // no wait on it blocks, even one not begun yet
+    Atomics.notify(this.state, DIRTY);
+    Atomics.notify(this.state, STOP);
     await this.exited;
   }
 }

@@ -119,6 +119,57 @@ describe('SqliteStore', () => {
     await reopened.close();
   });
 
+  it('checkpoints only after a commit: an idle store wakes no thread', async () => {
+    const store = openSqliteStore(tempDir());
+    const c = store.checkpointer!;
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const settled = async () => {
+      // one interval gathers the commits, a second one finishes the checkpoint
+      for (let n = c.counts.ok, i = 0; i < 3; i++, n = c.counts.ok) {
+        await sleep(2 * CHECKPOINT_MS);
+        if (c.counts.ok === n) return n;
+      }
+      return c.counts.ok;
+    };
+    try {
+      const start = await settled(); // the one checkpoint every start makes
+      await sleep(5 * CHECKPOINT_MS);
+      assert.equal(c.counts.ok, start, 'idle: no checkpoint');
+      await store.putMachine(machine(1), null);
+      await store.setMeta('k', 'v');
+      assert.ok((await settled()) > start, 'a commit is checkpointed');
+      const after = c.counts.ok;
+      await sleep(5 * CHECKPOINT_MS);
+      assert.equal(c.counts.ok, after, 'idle again');
+      assert.equal(c.counts.failed, 0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('an open store does not keep the process alive (its worker is unref-ed)', async () => {
+    const url = new URL('store-sqlite.ts', import.meta.url).href;
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { openSqliteStore } from ${JSON.stringify(url)};
+         const s = openSqliteStore(${JSON.stringify(tempDir())});
+         await s.setMeta('k', 'v');`,
+      ],
+      { stdio: 'inherit' },
+    );
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on('exit', (c, s) => resolve([c, s])),
+    );
+    clearTimeout(timer);
+    assert.deepEqual([code, signal], [0, null], 'ended by itself, not killed');
+  });
+
   it('a checkpoint worker that cannot run says so, and the writer checkpoints for itself again', async () => {
     const db = new Database(':memory:');
     try {

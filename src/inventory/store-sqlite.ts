@@ -282,10 +282,17 @@ export class SqliteStore implements Store {
       for (const q of batch) q.reject(err); // the commit itself failed: nothing was written
       return;
     }
+    this.checkpointer?.committed();
     for (const [i, r] of results.entries()) {
       if (r.ok) batch[i]!.resolve(r.v);
       else batch[i]!.reject(r.v);
     }
+  }
+
+  /** A write outside the group transaction committed: `v` passes through. */
+  private wrote<T>(v: T): T {
+    this.checkpointer?.committed();
+    return v;
   }
 
   async getMachine(id: string): Promise<Machine | undefined> {
@@ -357,7 +364,7 @@ export class SqliteStore implements Store {
   async deleteMachine(id: string): Promise<boolean> {
     this.commit();
     this.eventCounts.delete(id);
-    return this.deleteTx(id);
+    return this.wrote(this.deleteTx(id));
   }
 
   appendEvent(e: NewTimelineEvent, keep: number): Promise<TimelineEvent> {
@@ -387,11 +394,11 @@ export class SqliteStore implements Store {
   }
   async putRule(r: Rule): Promise<void> {
     this.commit();
-    this.st.putRule.run(r.name, JSON.stringify(r));
+    this.wrote(this.st.putRule.run(r.name, JSON.stringify(r)));
   }
   async deleteRule(name: string): Promise<boolean> {
     this.commit();
-    return this.st.deleteRule.run(name).changes > 0;
+    return this.wrote(this.st.deleteRule.run(name).changes > 0);
   }
   async listProfiles(): Promise<ProfileSpec[]> {
     this.commit();
@@ -399,11 +406,11 @@ export class SqliteStore implements Store {
   }
   async putProfile(p: ProfileSpec): Promise<void> {
     this.commit();
-    this.st.putProfile.run(p.name, JSON.stringify(p));
+    this.wrote(this.st.putProfile.run(p.name, JSON.stringify(p)));
   }
   async deleteProfile(name: string): Promise<boolean> {
     this.commit();
-    return this.st.deleteProfile.run(name).changes > 0;
+    return this.wrote(this.st.deleteProfile.run(name).changes > 0);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -412,7 +419,7 @@ export class SqliteStore implements Store {
   }
   async setMeta(key: string, value: string): Promise<void> {
     this.commit();
-    this.st.setMeta.run(key, value);
+    this.wrote(this.st.setMeta.run(key, value));
   }
 
   async close(): Promise<void> {
