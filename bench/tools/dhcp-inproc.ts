@@ -5,11 +5,18 @@
  * (node --cpu-prof --import tsx bench/tools/dhcp-inproc.ts N BATCH [core]), not a benchmark
  * figure. `core`: the protocol server alone (a fixed boot hook, no provisioner), as dhcp-core.ts.
  * MS_LEASE_SYNC=after-reply runs the server in that mode (see bench-dhcp.ts).
+ *
+ * RATE=R (paced mode): after the N DORAs above as a warm-up, LAT_N more clients (default
+ * 1000) start one every 1/R s, as perfdhcp's latency run does, each REQUEST following its
+ * OFFER at once; prints DISCOVER→OFFER and REQUEST→ACK p50/p99/max in ms, measured from when
+ * each message was due to when its reply was handed to the socket. What that includes is what
+ * the seed's own process adds (a GC pause, a group commit, a busy turn), not the network's or
+ * the kernel's share, so it shows the seed's tail without perfdhcp's noise.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parseConfigText } from '../../src/config/index.ts';
 import { encode, MessageType } from '../../src/dhcp/index.ts';
 import { openSqliteStore } from '../../src/inventory/index.ts';
@@ -44,9 +51,12 @@ const p = await Provisioner.create({
 });
 let sent = 0;
 let acks = 0;
+/** Paced mode: called with every reply as it is sent. */
+let onReply: ((b: Uint8Array) => void) | undefined;
 const count = (b: Uint8Array) => {
   sent++;
   if (b[242] === MessageType.ACK) acks++;
+  onReply?.(b);
 };
 // with sendMany, as the native batch reader's socket: one batch's replies leave together
 const socket: UdpSocket = {
@@ -61,7 +71,9 @@ const socket: UdpSocket = {
 const { server, journal, pool } = benchDhcpServer({
   dir,
   socket,
-  ...(CORE ? { boot: () => ({ file: 'ipxe.efi', siaddr: seed }) } : { boot: p.dhcpBoot, onEvent: p.onDhcpEvent }),
+  ...(CORE
+    ? { boot: () => ({ file: 'ipxe.efi', siaddr: seed }) }
+    : { boot: p.dhcpBoot, onEvent: p.onDhcpEvent }),
 });
 const mac = (i: number) =>
   `52:54:${[i >>> 24, (i >>> 16) & 255, (i >>> 8) & 255, i & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
@@ -98,6 +110,81 @@ const elu = performance.eventLoopUtilization(elu0);
 console.log(
   `${N} DORA, batch ${BATCH}: ${((c.user + c.system) / N).toFixed(1)} µs CPU/DORA (all threads), ${((elu.active * 1000) / N).toFixed(1)} µs event loop busy/DORA, ${(performance.now() - t0).toFixed(0)} ms wall, ${sent} sent, ${(puts / N).toFixed(2)} machine writes/DORA`,
 );
+const RATE = Number(process.env.RATE ?? 0);
+if (RATE > 0) await paced(RATE, Number(process.env.LAT_N ?? 1000));
 await store.close();
 journal.close();
 rmSync(dir, { recursive: true });
+
+/** Paced mode (RATE=R): LAT_N new clients at R/s; per-message latency from due to sent. */
+async function paced(rate: number, n: number): Promise<void> {
+  const offerMs: number[] = [];
+  const ackMs: number[] = [];
+  /** Replies over 1 ms: [due, latency], and every GC pause meanwhile, to say which were GC's. */
+  const slow: [number, number][] = [];
+  const gcs: [number, number][] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push([e.startTime, e.duration]);
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  const due = new Map<number, number>(); // xid -> when its current message was due
+  const first = N; // clients after the warm-up's
+  onReply = (b) => {
+    const xid = new DataView(b.buffer, b.byteOffset).getUint32(4);
+    const at = due.get(xid);
+    if (at === undefined) return;
+    const now = performance.now();
+    if (now - at > 1) slow.push([at, now - at]);
+    if (b[242] === MessageType.OFFER) {
+      offerMs.push(now - at);
+      due.set(xid, now);
+      const ip = pool.lease(mac(xid))!.ip;
+      setImmediate(() =>
+        server.receive(
+          encode(
+            clientPacket({ mac: mac(xid), type: 'REQUEST', xid, requested: ip, serverId: seed, ...pxe }),
+          ),
+          from,
+          socket,
+          false,
+        ),
+      );
+    } else if (b[242] === MessageType.ACK) {
+      ackMs.push(now - at);
+      due.delete(xid);
+    }
+  };
+  /** DISCOVERs handed over more than 0.5 ms after due (the loop or the thread was busy), and
+   * those whose own handling took more than 0.5 ms: where the slow OFFERs' time went. */
+  let late = 0;
+  let slowHandling = 0;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const start = performance.now() + 10;
+  for (let k = 0; k < n; k++) {
+    const xid = first + k;
+    const at = start + (k * 1000) / rate;
+    // Timers fire on whole milliseconds: sleep to just before, then block until due (neither
+    // a spin nor turning the loop with promises, which would add CPU or GC work of their own).
+    const wait = at - performance.now() - 1.5;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const left = at - performance.now();
+    if (left > 0) Atomics.wait(nap, 0, 0, left);
+    due.set(xid, Math.min(at, performance.now())); // a timer may fire early: then from now
+    const pkt = encode(clientPacket({ mac: mac(xid), type: 'DISCOVER', xid, ...pxe }));
+    const r0 = performance.now();
+    server.receive(pkt, from, socket, false);
+    if (performance.now() - r0 > 0.5) slowHandling++;
+    if (r0 - at > 0.5) late++;
+  }
+  while (ackMs.length < n && performance.now() - start < (n * 1000) / rate + 5000)
+    await new Promise((r) => setTimeout(r, 5));
+  gcObserver.disconnect();
+  const inGc = slow.filter(([at, ms]) => gcs.some(([t, d]) => t < at + ms && t + d > at)).length;
+  const q = (xs: number[], p: number) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!.toFixed(2) : '-';
+  };
+  console.log(
+    `paced ${n} clients at ${rate}/s: OFFER p50 ${q(offerMs, 50)} p99 ${q(offerMs, 99)} max ${q(offerMs, 100)} ms; ACK p50 ${q(ackMs, 50)} p99 ${q(ackMs, 99)} max ${q(ackMs, 100)} ms (${ackMs.length} ACKs); ${slow.length} replies over 1 ms, ${inGc} of them during a GC pause; ${gcs.length} GC pauses, longest ${Math.max(0, ...gcs.map(([, d]) => d)).toFixed(1)} ms; DISCOVERs handed over >0.5 ms late: ${late}, handled in >0.5 ms: ${slowHandling}`,
+  );
+}
