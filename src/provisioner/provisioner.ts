@@ -15,7 +15,7 @@ import {
   waitScript,
 } from '../boot/index.ts';
 import type { Config, Endpoint } from '../config/index.ts';
-import type { BootParams, BootQuery, DhcpEvent } from '../dhcp/index.ts';
+import type { BootParams, BootQuery, DhcpEvent, DhcpPacket } from '../dhcp/index.ts';
 import type { Machine, ProfileSpec, Rule, Store } from '../inventory/index.ts';
 import type { Logger } from '../lib/log.ts';
 import { ipToString, type Mac, parseMac } from '../lib/net.ts';
@@ -78,6 +78,12 @@ export class Provisioner {
   private readonly refusedAt = new Map<string, number>();
   rules: Rule[] = [];
   profiles = new Map<string, ProfileSpec>();
+  /**
+   * The packet the boot hook last enrolled a machine for, and that machine. The server calls
+   * the hook and then `onDhcpEvent` for the same message in one go, with the same facts, so
+   * the event reuses the machine instead of enrolling it again (unless an ACK adds an address).
+   */
+  private booted: { packet: DhcpPacket; id: string } | undefined;
 
   private constructor(
     readonly o: ProvisionerOptions,
@@ -128,7 +134,9 @@ export class Provisioner {
   readonly onDhcpEvent = (e: DhcpEvent): void => {
     const fw = e.packet ? detectFirmware(e.packet) : undefined;
     const acked = e.event === 'dhcp.ack' && e.ip ? e.ip : undefined;
-    const m = this.machineFor(packetFacts(e.mac, fw, acked));
+    const same = !acked && e.packet !== undefined && this.booted?.packet === e.packet;
+    const m = (same && this.registry.get(this.booted!.id)) || this.machineFor(packetFacts(e.mac, fw, acked));
+    this.booted = undefined;
     // written out rather than looped over: every DHCP message passes here
     const data: Record<string, unknown> = { xid: e.xid };
     // the other events name the message they answer (offer: DISCOVER; ack, nak: REQUEST)
@@ -160,6 +168,7 @@ export class Provisioner {
     const firmware = detectFirmware(q.packet);
     if (firmware.ipxe && (q.type === 'DISCOVER' || q.type === 'REQUEST')) this.o.onIpxeDhcp?.(q.mac);
     const m = this.machineFor(packetFacts(q.mac, firmware));
+    this.booted = { packet: q.packet, id: m.id };
     const target = this.target(m, firmware);
     return dhcpBootParams({
       target,
