@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { recordingLogger } from '../lib/log.ts';
 import { BootstrapToken, TOKEN_FILE } from './pki/index.ts';
 import { type TokenApi, TokenKeeper, type TokenSecret } from './token-keeper.ts';
@@ -24,8 +24,14 @@ class FakeTokens implements TokenApi {
   }
 }
 
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function setup() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-tokens-'));
+  dirs.push(dir);
   let t = T0;
   const initial = BootstrapToken.generate({ now: new Date(T0), ttlMs: 24 * 3600_000 });
   const log = recordingLogger();
@@ -87,7 +93,6 @@ describe('TokenKeeper', () => {
     const file = path.join(dir, TOKEN_FILE);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).id, next.id);
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('without an API (endpoint unknown) it still rotates, and registers later', async () => {
