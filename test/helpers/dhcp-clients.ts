@@ -255,7 +255,9 @@ export async function probe(lab: Lab, c: Client, spec: Omit<ProbeSpec, 'mac'>): 
     c.ns,
     process.execPath,
     ['--import', 'tsx', join(REPO_ROOT, 'test', 'helpers', 'dhcp-probe.ts'), JSON.stringify(full)],
-    { timeoutMs: (spec.listenMs ?? 2000) + 20_000 },
+    // The allowance is for Node and tsx starting: two dozen probes at once on 2 busy cores
+    // took over 20 s to start (dhcp-restart failed so under load 17); a hang still ends here.
+    { timeoutMs: (spec.listenMs ?? 2000) + 60_000 },
   );
   if (result.code !== 0) {
     throw new Error(`dhcp-probe failed (${result.code}): ${result.stderr}`);
