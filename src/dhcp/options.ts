@@ -4,6 +4,7 @@
  */
 import { ascii, fromBytes, Reader, toBytes, Writer } from '../lib/bytes.ts';
 import { DecodeError } from '../lib/errors.ts';
+import { BoundedMemo } from '../lib/memo.ts';
 import { ipFromBytes, ipToBytes } from '../lib/net.ts';
 import { Opt } from './constants.ts';
 
@@ -14,17 +15,7 @@ import { Opt } from './constants.ts';
  * Option values are never written in place (`set` replaces them), so sharing is safe.
  */
 const U8_VALUES: readonly Uint8Array[] = Array.from({ length: 256 }, (_, v) => Uint8Array.of(v));
-const U32_CACHE_LIMIT = 64;
-const u32Cache = new Map<number, Uint8Array>();
-function u32Bytes(v: number): Uint8Array {
-  let b = u32Cache.get(v);
-  if (!b) {
-    if (u32Cache.size >= U32_CACHE_LIMIT) u32Cache.clear();
-    b = ipToBytes(v);
-    u32Cache.set(v, b);
-  }
-  return b;
-}
+const u32Values = new BoundedMemo<Uint8Array, number>(64);
 
 export class Options {
   private readonly map = new Map<number, Uint8Array>();
@@ -112,7 +103,7 @@ export class Options {
     return this.set(code, Uint8Array.of(v >>> 8, v & 255));
   }
   setU32(code: number, v: number): this {
-    return this.set(code, u32Bytes(v >>> 0));
+    return this.set(code, u32Values.get(v >>> 0, ipToBytes));
   }
   setIp(code: number, v: number): this {
     return this.setU32(code, v);

@@ -6,6 +6,7 @@
  */
 import { fromBytes, Reader, toBytes, Writer } from '../lib/bytes.ts';
 import { DecodeError } from '../lib/errors.ts';
+import { BoundedMemo } from '../lib/memo.ts';
 import { type Mac, macFromBytes } from '../lib/net.ts';
 import { FLAG_BROADCAST, MAGIC_COOKIE, type MessageTypeName, messageTypeName, Opt } from './constants.ts';
 import { Options } from './options.ts';
@@ -96,22 +97,11 @@ export function encode(p: DhcpPacket): Uint8Array {
   return w.buf; // zero-filled up to the minimum size (END then PAD is valid, RFC 2131 4.1)
 }
 
-/**
- * sname/file as bytes. A server sends the same few boot file names to every client, so their
- * encodings are kept (at most FIELD_CACHE_LIMIT, then the cache starts over).
- */
-const FIELD_CACHE_LIMIT = 256;
-const fieldCache = new Map<string, Uint8Array>();
+/** sname/file as bytes. A server sends the same few boot file names to every client. */
+const fieldCache = new BoundedMemo<Uint8Array>(256);
 const EMPTY = new Uint8Array(0);
 function fieldBytes(s: string): Uint8Array {
-  if (s === '') return EMPTY;
-  let b = fieldCache.get(s);
-  if (!b) {
-    if (fieldCache.size >= FIELD_CACHE_LIMIT) fieldCache.clear();
-    b = toBytes(s);
-    fieldCache.set(s, b);
-  }
-  return b;
+  return s === '' ? EMPTY : fieldCache.get(s, toBytes);
 }
 
 /** The client's hardware address; null for non-Ethernet hardware, which metalseed does not serve. */

@@ -1,10 +1,11 @@
 /**
- * A bounded memo: values computed once per string key, the oldest key dropped first when
- * full. For pure renderers whose inputs can be written as a key far cheaper than the output
- * is built (a worker's Ignition: a few strings in, 3 KB of YAML-in-JSON out).
+ * A bounded memo: values computed once per key, the oldest key dropped first when full. For
+ * pure renderers whose inputs can be written as a key far cheaper than the output is built (a
+ * worker's Ignition: a few strings in, 3 KB of YAML-in-JSON out), and for the few encodings a
+ * protocol server repeats on every message (a boot file name, a lease time).
  */
-export class BoundedMemo<V> {
-  private readonly values = new Map<string, V>();
+export class BoundedMemo<V, K extends string | number = string> {
+  private readonly values = new Map<K, V>();
 
   constructor(readonly max: number) {
     if (!Number.isInteger(max) || max < 1)
@@ -15,11 +16,14 @@ export class BoundedMemo<V> {
     return this.values.size;
   }
 
-  /** The value for `key`, computing (and keeping) it on first use. */
-  get(key: string, compute: () => V): V {
+  /**
+   * The value for `key`, computing (and keeping) it on first use. `compute` gets the key, so a
+   * hot path can pass one function rather than a new closure per call.
+   */
+  get(key: K, compute: (key: K) => V): V {
     const hit = this.values.get(key);
     if (hit !== undefined) return hit;
-    const v = compute();
+    const v = compute(key);
     if (this.values.size >= this.max) this.values.delete(this.values.keys().next().value!);
     this.values.set(key, v);
     return v;
