@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { MetalseedError } from '../lib/errors.ts';
 import { CHECKPOINT_MS, Checkpointer, FALLBACK_PAGES } from './checkpointer.ts';
-import { machine, storeConformance } from './store.conformance.ts';
+import { mac, machine, storeConformance } from './store.conformance.ts';
 import { DB_FILE, openSqliteStore, type SqliteStore } from './store-sqlite.ts';
 import { MIGRATIONS } from './store-sqlite-migrations.ts';
 
@@ -76,7 +76,11 @@ describe('SqliteStore', () => {
     await openSqliteStore(dir).close();
     raw(file, `PRAGMA user_version = ${MIGRATIONS.length + 1}`);
     assert.throws(() => openSqliteStore(dir), isOpenError(file, /newer|backup/));
-    assert.throws(() => openSqliteStore(dir), /schema version 2, newer than this metalseed knows \(1\)/);
+    const newer = `schema version ${MIGRATIONS.length + 1}, newer than this metalseed knows (${MIGRATIONS.length})`;
+    assert.throws(
+      () => openSqliteStore(dir),
+      (err: Error) => err.message.includes(newer),
+    );
   });
 
   it('refuses a file that is not an SQLite database, naming it', () => {
@@ -92,6 +96,91 @@ describe('SqliteStore', () => {
     const file = path.join(dir, DB_FILE);
     raw(file, 'PRAGMA application_id = 42; CREATE TABLE t (x)');
     assert.throws(() => openSqliteStore(dir), isOpenError(file, /elsewhere|aside/));
+  });
+
+  it('migration 2 brings a version-1 database over: identifiers kept, updates and re-keying work', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, DB_FILE);
+    const a = machine(2, { macs: [mac(12), mac(2)], uuid: 'u-2', version: 1 });
+    const b = machine(1, { version: 1 });
+    const v1 = new Database(file);
+    v1.exec(MIGRATIONS[0]!);
+    v1.pragma('user_version = 1');
+    for (const m of [a, b]) {
+      v1.prepare('INSERT INTO machines (id, version, first_seen, body) VALUES (?, 1, ?, ?)').run(
+        m.id,
+        m.firstSeen,
+        JSON.stringify(m),
+      );
+      for (const x of m.macs) v1.prepare("INSERT INTO machine_ids VALUES ('mac', ?, ?)").run(x, m.id);
+    }
+    v1.prepare("INSERT INTO machine_ids VALUES ('uuid', 'u-2', ?)").run(a.id);
+    v1.close();
+
+    const store = openSqliteStore(dir);
+    try {
+      const keys = () => {
+        const db = new Database(file, { readonly: true });
+        try {
+          return db.prepare('SELECT keys FROM machines WHERE id = ?').pluck().get(a.id);
+        } finally {
+          db.close();
+        }
+      };
+      // the form the store writes itself, so a boot step's UPDATE matches at once
+      const want = JSON.stringify([
+        ['mac', mac(2)], // sorted: 52:54:00:00:00:02 before ...:0c
+        ['mac', mac(12)],
+        ['uuid', 'u-2'],
+      ]);
+      assert.equal(keys(), want);
+      assert.deepEqual(
+        (await store.listMachines()).map((m) => m.id),
+        [b.id, a.id],
+        'oldest first, without the index',
+      );
+      assert.deepEqual(await store.putMachine({ ...a, state: 'booting' }, 1), {
+        ...a,
+        state: 'booting',
+        version: 2,
+      });
+      assert.equal(keys(), want, 'unchanged identifiers: same keys');
+      assert.equal(await store.putMachine(machine(3, { macs: [mac(12)] }), null), null, 'still owned');
+      const rekeyed = await store.putMachine({ ...a, macs: [mac(2)], uuid: 'u-9' }, 2);
+      assert.equal(rekeyed?.version, 3);
+      assert.ok(await store.putMachine(machine(3, { macs: [mac(12)], uuid: 'u-2' }), null), 'released');
+      assert.deepEqual(
+        (await store.findMachines({ macs: [mac(2)], uuid: 'u-9' })).map((m) => m.id),
+        [a.id],
+      );
+      assert.ok(await store.deleteMachine(a.id));
+      assert.ok(await store.putMachine(machine(4, { macs: [mac(2)], uuid: 'u-9' }), null), 'freed by delete');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a re-keying that finds an identifier taken writes nothing', async () => {
+    const store = openSqliteStore(tempDir());
+    try {
+      const a = (await store.putMachine(machine(1, { macs: [mac(1)], serial: 'S1' }), null))!;
+      await store.putMachine(machine(2, { macs: [mac(2)] }), null);
+      // the old identifiers are dropped before the new ones are claimed: the savepoint undoes it
+      assert.equal(await store.putMachine({ ...a, macs: [mac(3), mac(2)], serial: 'S9' }, 1), null);
+      assert.deepEqual(await store.getMachine(a.id), a);
+      assert.equal(await store.putMachine(machine(5, { macs: [mac(1)] }), null), null, 'mac(1) still owned');
+      assert.equal(
+        await store.putMachine(machine(6, { macs: [mac(6)], serial: 'S1' }), null),
+        null,
+        'S1 too',
+      );
+      assert.ok(
+        await store.putMachine(machine(7, { macs: [mac(3)], serial: 'S9' }), null),
+        'nothing claimed',
+      );
+    } finally {
+      await store.close();
+    }
   });
 
   it('checkpoints the WAL on its worker thread, not in a commit on the event loop', async () => {

@@ -58,7 +58,9 @@ class IdentifierTaken extends Error {}
 function prepare(db: Database.Database) {
   return {
     machine: db.prepare<[string], Body>('SELECT body FROM machines WHERE id = ?'),
-    version: db.prepare<[string], { version: number }>('SELECT version FROM machines WHERE id = ?'),
+    current: db.prepare<[string], { version: number; keys: string | null }>(
+      'SELECT version, keys FROM machines WHERE id = ?',
+    ),
     machines: db.prepare<[], Body>('SELECT body FROM machines ORDER BY first_seen, id'),
     find: db.prepare<[string, string | null, string | null], Body>(
       `SELECT body FROM machines WHERE id IN (SELECT machine_id FROM machine_ids
@@ -66,29 +68,23 @@ function prepare(db: Database.Database) {
             OR (kind = 'uuid' AND value = ?) OR (kind = 'serial' AND value = ?))
        ORDER BY first_seen, id`,
     ),
-    // An upsert, not INSERT OR REPLACE: a replace deletes the row first, firing the cascade on
-    // machine_ids (and any future child table) behind the transaction's back.
-    putMachine: db.prepare<[string, number, string, string]>(
-      `INSERT INTO machines (id, version, first_seen, body) VALUES (?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET version = excluded.version, first_seen = excluded.first_seen,
-         body = excluded.body`,
+    // putMachine (see SqliteStore.putMachine). `keys` is keysOf(the machine's identifiers).
+    insertMachine: db.prepare<[string, string, string, string]>(
+      'INSERT INTO machines (id, version, first_seen, body, keys) VALUES (?, 1, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
     ),
-    ids: db.prepare<[string], { kind: string; value: string }>(
-      'SELECT kind, value FROM machine_ids WHERE machine_id = ? ORDER BY kind, value',
+    // compare-and-set on the version, and only while the identifiers stay
+    updateMachine: db.prepare<[number, string, string, string, number, string]>(
+      'UPDATE machines SET version = ?, first_seen = ?, body = ? WHERE id = ? AND version = ? AND keys = ?',
     ),
-    dropIds: db.prepare<[string]>('DELETE FROM machine_ids WHERE machine_id = ?'),
-    addId: db.prepare<[string, string, string]>(
-      'INSERT INTO machine_ids (kind, value, machine_id) VALUES (?, ?, ?)',
-    ),
-    // The fast paths of putMachine (see SqliteStore.putFast): no statement fails half-way.
-    insertMachine: db.prepare<[string, string, string]>(
-      'INSERT INTO machines (id, version, first_seen, body) VALUES (?, 1, ?, ?) ON CONFLICT (id) DO NOTHING',
-    ),
-    updateMachine: db.prepare<[number, string, string, string, number]>(
-      'UPDATE machines SET version = ?, first_seen = ?, body = ? WHERE id = ? AND version = ?',
+    rekeyMachine: db.prepare<[number, string, string, string, string]>(
+      'UPDATE machines SET version = ?, first_seen = ?, body = ?, keys = ? WHERE id = ?',
     ),
     claimId: db.prepare<[string, string, string]>(
       'INSERT INTO machine_ids (kind, value, machine_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    dropIds: db.prepare<[string]>('DELETE FROM machine_ids WHERE machine_id = ?'),
+    dropId: db.prepare<[string, string, string]>(
+      'DELETE FROM machine_ids WHERE kind = ? AND value = ? AND machine_id = ?',
     ),
     deleteMachine: db.prepare<[string]>('DELETE FROM machines WHERE id = ?'),
     deleteEvents: db.prepare<[string]>('DELETE FROM events WHERE machine_id = ?'),
@@ -144,7 +140,13 @@ interface Queued {
 
 export class SqliteStore implements Store {
   private readonly st: ReturnType<typeof prepare>;
-  private readonly putTx: (m: Machine, expected: number | null) => Machine | null;
+  private readonly rekeyTx: (
+    m: Machine,
+    expected: number,
+    body: string,
+    ids: Identifier[],
+    keys: string,
+  ) => boolean;
   private readonly deleteTx: (id: string) => boolean;
   private readonly insertEvents = new Map<number, Database.Statement>();
   private readonly groupTx: (batch: Queued[]) => { ok: boolean; v: unknown }[];
@@ -166,29 +168,24 @@ export class SqliteStore implements Store {
   ) {
     const st = prepare(db);
     this.st = st;
-    this.putTx = db.transaction((m: Machine, expected: number | null) => {
-      const current = st.version.get(m.id)?.version ?? null;
-      if (current !== expected) return null;
-      const version = (current ?? 0) + 1;
-      const body = JSON.stringify({ ...m, version });
-      st.putMachine.run(m.id, version, m.firstSeen, body);
-      const ids = identifiers(m);
-      if (current !== null && sameIdentifiers(st.ids.all(m.id), ids)) return parse<Machine>({ body });
-      if (current !== null) {
-        st.dropIds.run(m.id); // a new machine has none (ON DELETE CASCADE)
-      } else if (!this.eventCounts.has(m.id)) {
-        this.eventCounts.set(m.id, 0); // see putFast
-      }
-      for (const [kind, value] of ids) {
-        try {
-          st.addId.run(kind, value, m.id);
-        } catch (err) {
-          if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new IdentifierTaken();
-          throw err;
-        }
-      }
-      return parse<Machine>({ body }); // what a later read returns, and a copy
-    });
+    // A changed machine whose identifiers changed too: the old ones are dropped, the new ones
+    // claimed, and a taken one throws IdentifierTaken, which rolls the savepoint back (this runs
+    // nested in the group transaction). false: the version was not `expected`.
+    this.rekeyTx = db.transaction(
+      (m: Machine, expected: number, body: string, ids: Identifier[], keys: string): boolean => {
+        const current = st.current.get(m.id);
+        if (current?.version !== expected) return false;
+        st.rekeyMachine.run(expected + 1, m.firstSeen, body, keys, m.id);
+        if (current.keys === null)
+          st.dropIds.run(m.id); // not written by this code: a scan finds them
+        else
+          for (const [kind, value] of JSON.parse(current.keys) as Identifier[])
+            st.dropId.run(kind, value, m.id);
+        for (const [kind, value] of ids)
+          if (st.claimId.run(kind, value, m.id).changes === 0) throw new IdentifierTaken();
+        return true;
+      },
+    );
     this.deleteTx = db.transaction((id: string) => {
       st.deleteEvents.run(id);
       return st.deleteMachine.run(id).changes > 0; // its machine_ids go by ON DELETE CASCADE
@@ -313,38 +310,35 @@ export class SqliteStore implements Store {
   }
 
   putMachine(m: Machine, expectedVersion: number | null): Promise<Machine | null> {
-    return this.enqueue(() => {
-      const fast = this.putFast(m, expectedVersion);
-      if (fast !== undefined) return fast;
-      try {
-        return this.putTx(m, expectedVersion); // nested: a savepoint of the group transaction
-      } catch (err) {
-        if (err instanceof IdentifierTaken) return null; // rolled back: nothing was written
-        throw err;
-      }
-    });
+    return this.enqueue(() => this.put(m, expectedVersion));
   }
 
   /**
-   * The two writes every boot step makes, without the savepoint of `putTx`: a savepoint in
-   * the group transaction copies every page the batch dirtied before it to the statement
-   * journal when it is touched again, which cost more than the write itself. A new machine
-   * (one INSERT, then its identifiers; a taken one deletes the row again, which cascades to
-   * the identifiers just added) and a changed machine whose identifiers stay (one UPDATE,
-   * compare-and-set in its WHERE). undefined: anything else, for `putTx`.
+   * The write of putMachine, in the group transaction. The two kinds every boot step makes go
+   * without a savepoint: a savepoint in the group transaction copies every page the batch
+   * dirtied before it to the statement journal when it is touched again, which cost more than
+   * the write itself. A new machine is one INSERT, then its identifiers (a taken one deletes
+   * the row again, which cascades to the identifiers just added); a changed machine whose
+   * identifiers stay is one UPDATE (compare-and-set on version and identifiers in its WHERE).
+   * Only a machine whose identifiers changed, or a version conflict, takes the savepoint.
    */
-  private putFast(m: Machine, expected: number | null): Machine | null | undefined {
+  private put(m: Machine, expected: number | null): Machine | null {
     const st = this.st;
     const ids = identifiers(m);
+    const keys = keysOf(ids);
+    const body = JSON.stringify({ ...m, version: (expected ?? 0) + 1 });
     if (expected !== null) {
-      if (!sameIdentifiers(st.ids.all(m.id), ids)) return undefined;
-      const version = expected + 1;
-      const body = JSON.stringify({ ...m, version });
-      if (st.updateMachine.run(version, m.firstSeen, body, m.id, expected).changes === 0) return null;
-      return parse<Machine>({ body });
+      if (st.updateMachine.run(expected + 1, m.firstSeen, body, m.id, expected, keys).changes === 0) {
+        try {
+          if (!this.rekeyTx(m, expected, body, ids, keys)) return null;
+        } catch (err) {
+          if (err instanceof IdentifierTaken) return null; // rolled back: nothing was written
+          throw err;
+        }
+      }
+      return parse<Machine>({ body }); // what a later read returns, and a copy
     }
-    const body = JSON.stringify({ ...m, version: 1 });
-    if (st.insertMachine.run(m.id, m.firstSeen, body).changes === 0) return null; // it exists
+    if (st.insertMachine.run(m.id, m.firstSeen, body, keys).changes === 0) return null; // it exists
     try {
       for (const [kind, value] of ids) {
         if (st.claimId.run(kind, value, m.id).changes === 0) {
@@ -358,7 +352,7 @@ export class SqliteStore implements Store {
     }
     // Nor has it events, unless some came first (no foreign key): then their count stays.
     if (!this.eventCounts.has(m.id)) this.eventCounts.set(m.id, 0);
-    return parse<Machine>({ body }); // what a later read returns, and a copy
+    return parse<Machine>({ body });
   }
 
   async deleteMachine(id: string): Promise<boolean> {
@@ -429,19 +423,26 @@ export class SqliteStore implements Store {
   }
 }
 
+type Identifier = [kind: string, value: string];
+
 /** A machine's identifiers, each once (a MAC seen twice is still one claim). */
-function identifiers(m: Machine): [kind: string, value: string][] {
-  const ids: [string, string][] = [...new Set(m.macs)].map((mac) => ['mac', mac]);
+function identifiers(m: Machine): Identifier[] {
+  const ids: Identifier[] = [...new Set(m.macs)].map((mac) => ['mac', mac]);
   if (m.uuid !== undefined) ids.push(['uuid', m.uuid]);
   if (m.serial !== undefined) ids.push(['serial', m.serial]);
   return ids;
 }
 
-/** Whether the stored identifier rows are exactly `ids` (then they need no rewrite). */
-function sameIdentifiers(rows: { kind: string; value: string }[], ids: [string, string][]): boolean {
-  if (rows.length !== ids.length) return false;
-  const want = new Set(ids.map(([k, v]) => `${k}\0${v}`));
-  return rows.every((r) => want.has(`${r.kind}\0${r.value}`));
+const byKindValue = (a: Identifier, b: Identifier): number =>
+  a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
+
+/**
+ * machines.keys: the identifiers as a JSON array of [kind, value] sorted by kind and value,
+ * the form migration 2 gave the machines it found (json_group_array), so equal sets compare
+ * equal in SQL and the UPDATE of a boot step needs no look at machine_ids.
+ */
+function keysOf(ids: Identifier[]): string {
+  return JSON.stringify(ids.length > 1 ? [...ids].sort(byKindValue) : ids);
 }
 
 /** Opens (creating if needed) `<dir>/metalseed.db` and brings its schema up to date. */
