@@ -18,8 +18,11 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import type { Logger } from '../lib/log.ts';
 
 export const CHECKPOINT_MS = 200;
+/** A failing checkpoint is logged at most this often: a failing disk fails every interval. */
+export const FAILURE_LOG_MS = 60_000;
 /** The writer's own `wal_autocheckpoint` while the worker runs (SQLite's default is 1,000). */
 export const FALLBACK_PAGES = 10_000;
 const DEFAULT_PAGES = 1000;
@@ -128,4 +131,25 @@ export class Checkpointer {
     Atomics.notify(this.state, STOP);
     await this.exited;
   }
+}
+
+/**
+ * An `onError` for a Checkpointer that logs `store.checkpoint_failed` at most once per
+ * FAILURE_LOG_MS (with the failures counted so far, `failures()`); every failure still counts
+ * in metalseed_store_checkpoints_total.
+ */
+export function checkpointFailureLog(
+  logger: Logger,
+  failures: () => number,
+  now: () => number = Date.now,
+): (err: string) => void {
+  let loggedAt = Number.NEGATIVE_INFINITY;
+  return (err) => {
+    if (now() - loggedAt < FAILURE_LOG_MS) return;
+    loggedAt = now();
+    logger.error(
+      { event: 'store.checkpoint_failed', err, failures: failures() },
+      'SQLite WAL checkpoint failed (logged at most once a minute; metalseed_store_checkpoints_total counts each)',
+    );
+  };
 }

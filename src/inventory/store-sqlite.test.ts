@@ -11,7 +11,14 @@ import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { MetalseedError } from '../lib/errors.ts';
-import { CHECKPOINT_MS, Checkpointer, FALLBACK_PAGES } from './checkpointer.ts';
+import { recordingLogger } from '../lib/log.ts';
+import {
+  CHECKPOINT_MS,
+  Checkpointer,
+  checkpointFailureLog,
+  FAILURE_LOG_MS,
+  FALLBACK_PAGES,
+} from './checkpointer.ts';
 import { mac, machine, storeConformance } from './store.conformance.ts';
 import { DB_FILE, openSqliteStore, type SqliteStore } from './store-sqlite.ts';
 import { MIGRATIONS } from './store-sqlite-migrations.ts';
@@ -194,8 +201,8 @@ describe('SqliteStore', () => {
       // worker copies them from the WAL into the database file
       assert.ok(fs.statSync(`${dbFile}-wal`).size > 0);
       const until = Date.now() + 20 * CHECKPOINT_MS;
-      while (fs.statSync(dbFile).size === before && Date.now() < until)
-        await new Promise((r) => setTimeout(r, CHECKPOINT_MS / 4));
+      const done = () => fs.statSync(dbFile).size > before && (store.checkpointer?.counts.ok ?? 0) > 0;
+      while (!done() && Date.now() < until) await new Promise((r) => setTimeout(r, CHECKPOINT_MS / 4));
       assert.ok(fs.statSync(dbFile).size > before, 'the database file took the pages from the WAL');
       assert.equal(store.checkpointer?.lastError, undefined);
       assert.ok((store.checkpointer?.counts.ok ?? 0) > 0, 'counted');
@@ -257,6 +264,33 @@ describe('SqliteStore', () => {
     );
     clearTimeout(timer);
     assert.deepEqual([code, signal], [0, null], 'ended by itself, not killed');
+  });
+
+  it('a failing checkpoint is logged at most once a minute, with the failures counted', () => {
+    const log = recordingLogger();
+    let t = 1_000_000;
+    let failures = 0;
+    const onError = checkpointFailureLog(
+      log,
+      () => failures,
+      () => t,
+    );
+    const fail = (err: string) => {
+      failures++;
+      onError(err);
+      t += CHECKPOINT_MS; // a failing disk: every interval
+    };
+    fail('disk I/O error');
+    while (t < 1_000_000 + FAILURE_LOG_MS) fail('disk I/O error');
+    assert.deepEqual(
+      log.records.map((r) => [r.event, r.err, r.failures, r.level]),
+      [['store.checkpoint_failed', 'disk I/O error', 1, 'error']],
+      'one record in the first minute',
+    );
+    fail('database is locked');
+    assert.equal(log.records.length, 2, 'the next minute: logged again');
+    assert.deepEqual([log.records[1]!.err, log.records[1]!.failures], ['database is locked', failures]);
+    assert.equal(failures, FAILURE_LOG_MS / CHECKPOINT_MS + 1);
   });
 
   it('a checkpoint worker that cannot run says so, and the writer checkpoints for itself again', async () => {
