@@ -13,7 +13,8 @@ import { findSysext } from './assets/index.ts';
 import { loadOrCreateSeedTls, openClusterPki } from './cluster/index.ts';
 import type { Config } from './config/index.ts';
 import { buildHttp, buildSecretsHttp } from './http/index.ts';
-import { openSqliteStore } from './inventory/index.ts';
+import { checkpointFailureLog } from './inventory/checkpointer.ts';
+import { openSqliteStore, WorkerStore } from './inventory/index.ts';
 import { MetalseedError } from './lib/errors.ts';
 import { interfaceAddress } from './lib/interfaces.ts';
 import type { Logger } from './lib/log.ts';
@@ -117,20 +118,15 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
     fs.mkdirSync(config.dataDir, { recursive: true });
     const net = resolveNetwork(config);
     const tftpRoot = path.resolve(config.tftp.root);
-    const store = openSqliteStore(config.dataDir);
+    // The store on its own thread (inventory/store-worker.ts): its commits stay off the event
+    // loop the protocols answer on. METALSEED_STORE_THREAD=0 keeps it on the loop (to compare).
+    const store =
+      process.env.METALSEED_STORE_THREAD === '0'
+        ? openSqliteStore(config.dataDir)
+        : await WorkerStore.open(config.dataDir);
     closers.push(() => store.close());
     const checkpointer = store.checkpointer;
-    if (checkpointer) {
-      let loggedAt = Number.NEGATIVE_INFINITY; // a failing disk fails every 200 ms: log once a minute
-      checkpointer.onError = (err) => {
-        if (Date.now() - loggedAt < 60_000) return;
-        loggedAt = Date.now();
-        logger.error(
-          { event: 'store.checkpoint_failed', err, failures: checkpointer.counts.failed },
-          'SQLite WAL checkpoint failed (logged at most once a minute; metalseed_store_checkpoints_total counts each)',
-        );
-      };
-    }
+    if (checkpointer) checkpointer.onError = checkpointFailureLog(logger, () => checkpointer.counts.failed);
     await seedCatalog(store, config);
     const pki = await openClusterPki(config); // first start creates the cluster's CAs and token
     if (pki.written.length > 0)

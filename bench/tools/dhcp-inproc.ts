@@ -4,7 +4,8 @@
  * fake socket, BATCH clients per event-loop turn. Prints CPU µs per DORA. For profiling
  * (node --cpu-prof --import tsx bench/tools/dhcp-inproc.ts N BATCH [core]), not a benchmark
  * figure. `core`: the protocol server alone (a fixed boot hook, no provisioner), as dhcp-core.ts.
- * MS_LEASE_SYNC=after-reply runs the server in that mode (see bench-dhcp.ts).
+ * MS_LEASE_SYNC=after-reply runs the server in that mode (see bench-dhcp.ts); the store runs
+ * on its own thread as in `serve`, or on the event loop with METALSEED_STORE_THREAD=0.
  *
  * RATE=R (paced mode): after the N DORAs above as a warm-up, LAT_N more clients (default
  * 1000) start one every 1/R s, as perfdhcp's latency run does, each REQUEST following its
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parseConfigText } from '../../src/config/index.ts';
 import { encode, MessageType } from '../../src/dhcp/index.ts';
-import { openSqliteStore } from '../../src/inventory/index.ts';
+import { openSqliteStore, WorkerStore } from '../../src/inventory/index.ts';
 import { silentLogger } from '../../src/lib/log.ts';
 import { mustIPv4 } from '../../src/lib/net.ts';
 import type { UdpSocket } from '../../src/lib/udp.ts';
@@ -33,7 +34,8 @@ const BATCH = Number(process.argv[3] ?? 20);
 const CORE = process.argv[4] === 'core';
 const dir = mkdtempSync(join(tmpdir(), 'dhcp-inproc-'));
 const config = parseConfigText(`dataDir: ${dir}\n`, 'inproc.yaml');
-const store = openSqliteStore(dir);
+// as `serve`: the store on its own thread unless METALSEED_STORE_THREAD=0
+const store = process.env.METALSEED_STORE_THREAD === '0' ? openSqliteStore(dir) : await WorkerStore.open(dir);
 await seedCatalog(store, config);
 const seed = BENCH_SEED;
 const origPut = store.putMachine.bind(store);

@@ -21,3 +21,4 @@ export {
   type RuleSet,
   type TimelineEvent,
 } from './types.ts';
+export { WorkerStore } from './store-worker.ts';

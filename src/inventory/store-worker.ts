@@ -1,0 +1,283 @@
+/**
+ * The SQLite store on its own thread: `serve` keeps the event loop for the protocols.
+ *
+ * better-sqlite3 is synchronous, so the store's group commit (store-sqlite.ts) runs on the
+ * thread that calls it. On the event loop that is a pause of 0.6–1.2 ms every 20 ms while
+ * machines boot (WAL frames for the pages each commit touched), and a DHCP request that
+ * arrives meanwhile waits it out: in the in-process probe at 200 new clients a second
+ * (bench/tools/dhcp-inproc.ts, RATE=200), REQUEST→ACK p99 was 1.7–2.1 ms with the commits on
+ * the loop and 0.7–0.9 ms without them. Here a worker thread owns the `SqliteStore` (its
+ * connection, group commit and checkpointer) and this class forwards every `Store` call to it.
+ *
+ * Calls made in one turn travel in one message, and the results of one commit come back in
+ * one, so a boot storm costs a message per batch, not per call. Arguments and results are
+ * structured clones: nothing is shared, as with the SQLite store's own copies. Calls are
+ * answered in the order they were made, so a read sees every write issued before it.
+ */
+import { type MessagePort, Worker } from 'node:worker_threads';
+import { type ErrorCode, ErrorCodes, MetalseedError } from '../lib/errors.ts';
+import type { EventQuery, MachineKeys, Store } from './store.ts';
+import { openSqliteStore } from './store-sqlite.ts';
+import type { Machine, NewTimelineEvent, ProfileSpec, Rule, TimelineEvent } from './types.ts';
+
+type Method = Exclude<keyof Store, 'close'>;
+type Call = [id: number, method: Method, args: unknown[]];
+type Result = [id: number, ok: boolean, value: unknown];
+interface ErrorInfo {
+  name: string;
+  message: string;
+  code?: string;
+  hint?: string;
+}
+type FromWorker =
+  | { ready: true }
+  | { failed: ErrorInfo }
+  | { results: Result[] }
+  | { checkpoints: { ok: number; failed: number }; error?: string }
+  | { closed: true };
+
+/** How often the worker reports its checkpoint counts when they changed (for /metrics). */
+const CHECKPOINT_REPORT_MS = 1000;
+
+/**
+ * CommonJS, evaluated in the worker. From the TypeScript sources (a development checkout, the
+ * tests) it registers tsx first, as bin/metalseed.js does for the main thread; the worker is
+ * given no inherited flags (`--test`, `--cpu-prof`...).
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  if (workerData.loader) (await import(workerData.loader)).register();
+  await (await import(workerData.module)).serveStore(parentPort, workerData.dir);
+})().catch((err) => parentPort.postMessage({ failed: { name: 'Error', message: String((err && err.stack) || err) } }));
+`;
+
+export class WorkerStore implements Store {
+  /**
+   * The worker's WAL checkpoints, as the in-thread store's `checkpointer` shows them: counts
+   * reported every CHECKPOINT_REPORT_MS (`/metrics`), and each failure told (main.ts logs it).
+   */
+  readonly checkpointer: {
+    readonly counts: { ok: number; failed: number };
+    onError: ((message: string) => void) | undefined;
+  } = {
+    counts: { ok: 0, failed: 0 },
+    onError: undefined,
+  };
+  private nextId = 1;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: unknown) => void; event?: NewTimelineEvent }
+  >();
+  private calls: Call[] = [];
+  /** Set once the worker is gone: every later call fails with it. */
+  private dead: Error | undefined;
+  private readonly closed: Promise<void>;
+
+  private constructor(private readonly worker: Worker) {
+    this.closed = new Promise((resolve) => worker.once('exit', () => resolve()));
+    worker.on('message', (m: FromWorker) => {
+      if ('results' in m) this.settle(m.results);
+      else if ('checkpoints' in m) {
+        Object.assign(this.checkpointer.counts, m.checkpoints);
+        if (m.error !== undefined) this.checkpointer.onError?.(m.error);
+      }
+    });
+    const gone = (why: string): void => {
+      this.dead ??= new MetalseedError('INTERNAL', `the store's worker thread ended (${why})`);
+      for (const w of this.waiting.values()) w.reject(this.dead);
+      this.waiting.clear();
+    };
+    worker.on('error', (err) => gone(err.message));
+    worker.on('exit', (code) => gone(`exit code ${code}`));
+  }
+
+  /** Opens `<dir>/metalseed.db` on a new worker thread; fails as `openSqliteStore` would. */
+  static async open(dir: string): Promise<WorkerStore> {
+    const fromSource = import.meta.url.endsWith('.ts');
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      execArgv: [],
+      workerData: {
+        dir,
+        module: import.meta.url,
+        loader: fromSource ? import.meta.resolve('tsx/esm/api') : undefined,
+      },
+    });
+    const first = await new Promise<FromWorker>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if ('failed' in first) {
+      await worker.terminate();
+      throw toError(first.failed);
+    }
+    const store = new WorkerStore(worker);
+    worker.unref(); // referenced only while calls wait for it (see call)
+    return store;
+  }
+
+  private call<T>(method: Method, args: unknown[], event?: NewTimelineEvent): Promise<T> {
+    if (this.dead) return Promise.reject(this.dead);
+    return new Promise<T>((resolve, reject) => {
+      const id = this.nextId++;
+      if (this.waiting.size === 0) this.worker.ref(); // a pending call keeps the process alive
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, ...(event ? { event } : {}) });
+      this.calls.push([id, method, args]);
+      if (this.calls.length === 1) queueMicrotask(this.flush);
+    });
+  }
+
+  private readonly flush = (): void => {
+    const calls = this.calls;
+    this.calls = [];
+    this.worker.postMessage({ calls });
+  };
+
+  private settle(results: Result[]): void {
+    for (const [id, ok, value] of results) {
+      const w = this.waiting.get(id);
+      if (!w) continue;
+      this.waiting.delete(id);
+      if (!ok) w.reject(toError(value as ErrorInfo));
+      // an appended event comes back as its seq alone: the rest is what was sent (a copy, as
+      // the SQLite store returns it), so the two events of every DHCP exchange are cloned once
+      else if (w.event) w.resolve({ ...w.event, data: { ...w.event.data }, seq: value as number });
+      else w.resolve(value);
+    }
+    if (this.waiting.size === 0 && !this.dead) this.worker.unref();
+  }
+
+  getMachine(id: string): Promise<Machine | undefined> {
+    return this.call('getMachine', [id]);
+  }
+  findMachines(keys: MachineKeys): Promise<Machine[]> {
+    return this.call('findMachines', [keys]);
+  }
+  listMachines(): Promise<Machine[]> {
+    return this.call('listMachines', []);
+  }
+  putMachine(m: Machine, expectedVersion: number | null): Promise<Machine | null> {
+    return this.call('putMachine', [m, expectedVersion]);
+  }
+  deleteMachine(id: string): Promise<boolean> {
+    return this.call('deleteMachine', [id]);
+  }
+  appendEvent(e: NewTimelineEvent, keep: number): Promise<TimelineEvent> {
+    return this.call('appendEvent', [e, keep], e);
+  }
+  listEvents(machineId: string, q?: EventQuery): Promise<TimelineEvent[]> {
+    return this.call('listEvents', q === undefined ? [machineId] : [machineId, q]);
+  }
+  eventsSince(afterSeq: number, limit: number): Promise<TimelineEvent[]> {
+    return this.call('eventsSince', [afterSeq, limit]);
+  }
+  listRules(): Promise<Rule[]> {
+    return this.call('listRules', []);
+  }
+  putRule(r: Rule): Promise<void> {
+    return this.call('putRule', [r]);
+  }
+  deleteRule(name: string): Promise<boolean> {
+    return this.call('deleteRule', [name]);
+  }
+  listProfiles(): Promise<ProfileSpec[]> {
+    return this.call('listProfiles', []);
+  }
+  putProfile(p: ProfileSpec): Promise<void> {
+    return this.call('putProfile', [p]);
+  }
+  deleteProfile(name: string): Promise<boolean> {
+    return this.call('deleteProfile', [name]);
+  }
+  getMeta(key: string): Promise<string | undefined> {
+    return this.call('getMeta', [key]);
+  }
+  setMeta(key: string, value: string): Promise<void> {
+    return this.call('setMeta', [key, value]);
+  }
+
+  /** Commits what is queued, closes the database (checkpointing the WAL) and ends the thread. */
+  async close(): Promise<void> {
+    if (this.dead) return;
+    if (this.calls.length > 0) this.flush();
+    this.worker.ref();
+    this.worker.postMessage({ close: true });
+    await this.closed;
+  }
+}
+
+/** The worker's side: serves one `SqliteStore` over `port` until told to close. */
+export function serveStore(port: MessagePort, dir: string): void {
+  let store: ReturnType<typeof openSqliteStore>;
+  try {
+    store = openSqliteStore(dir);
+  } catch (err) {
+    port.postMessage({ failed: errorInfo(err) });
+    return;
+  }
+  let results: Result[] = [];
+  const send = (): void => {
+    if (results.length === 0) return; // sent already, by close
+    const r = results;
+    results = [];
+    port.postMessage({ results: r });
+  };
+  // The results of one commit settle in one turn: one message back for all of them.
+  const settle = (id: number, ok: boolean, value: unknown): void => {
+    results.push([id, ok, ok ? value : errorInfo(value)]);
+    if (results.length === 1) setImmediate(send);
+  };
+  const cp = store.checkpointer;
+  let reported = '';
+  const report = (error?: string): void => {
+    if (!cp) return;
+    reported = `${cp.counts.ok}/${cp.counts.failed}`;
+    port.postMessage({ checkpoints: { ...cp.counts }, ...(error !== undefined ? { error } : {}) });
+  };
+  if (cp) cp.onError = (message) => report(message);
+  const timer = setInterval(() => {
+    if (cp && `${cp.counts.ok}/${cp.counts.failed}` !== reported) report();
+  }, CHECKPOINT_REPORT_MS);
+  port.on('message', (m: { calls?: Call[]; close?: true }) => {
+    for (const [id, method, args] of m.calls ?? []) {
+      (store[method] as (...a: unknown[]) => Promise<unknown>)(...args).then(
+        (v) => settle(id, true, method === 'appendEvent' ? (v as TimelineEvent).seq : v),
+        (err: unknown) => settle(id, false, err),
+      );
+    }
+    if (m.close) {
+      clearInterval(timer);
+      // the close commits what is queued: those results go out before the port closes
+      void store.close().finally(() => {
+        send();
+        port.close();
+      });
+    }
+  });
+  port.postMessage({ ready: true });
+}
+
+function errorInfo(err: unknown): ErrorInfo {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  const e = err as Error & { code?: unknown; hint?: unknown };
+  return {
+    name: e.name,
+    message: e.message,
+    ...(typeof e.code === 'string' ? { code: e.code } : {}),
+    ...(typeof e.hint === 'string' ? { hint: e.hint } : {}),
+  };
+}
+
+/** A MetalseedError again when it was one (its code decides HTTP statuses and exit codes). */
+function toError(info: ErrorInfo): Error {
+  if (info.code !== undefined && info.code in ErrorCodes) {
+    const e = new MetalseedError(info.code as ErrorCode, info.message, info.hint);
+    if (info.name !== 'MetalseedError') e.name = info.name;
+    return e;
+  }
+  return Object.assign(new Error(info.message), {
+    name: info.name,
+    ...(info.code ? { code: info.code } : {}),
+  });
+}
