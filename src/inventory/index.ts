@@ -10,6 +10,7 @@ export type { ArmState, InventoryService, MachinePatch, Preview } from './servic
 export type { EventQuery, MachineKeys, Store } from './store.ts';
 export { MemoryStore } from './store-memory.ts';
 export { openSqliteStore, SqliteStore } from './store-sqlite.ts';
+export { WorkerStore } from './store-worker.ts';
 export {
   MACHINE_STATES,
   type Machine,
@@ -21,4 +22,3 @@ export {
   type RuleSet,
   type TimelineEvent,
 } from './types.ts';
-export { WorkerStore } from './store-worker.ts';
