@@ -105,7 +105,7 @@ describe('SqliteStore', () => {
     assert.throws(() => openSqliteStore(dir), isOpenError(file, /elsewhere|aside/));
   });
 
-  it('migration 2 brings a version-1 database over: identifiers kept, updates and re-keying work', async () => {
+  it('migrations 2 and 3 bring a version-1 database over: identifiers kept, updates, re-keying and deletes work', async () => {
     const dir = tempDir();
     const file = path.join(dir, DB_FILE);
     const a = machine(2, { macs: [mac(12), mac(2)], uuid: 'u-2', version: 1 });
@@ -141,6 +141,10 @@ describe('SqliteStore', () => {
         ['uuid', 'u-2'],
       ]);
       assert.equal(keys(), want);
+      const db = new Database(file, { readonly: true });
+      assert.deepEqual(db.pragma('foreign_key_list(machine_ids)'), [], 'no cascade: the store drops them');
+      assert.equal(db.prepare('SELECT count(*) FROM machine_ids').pluck().get(), 4, 'all carried over');
+      db.close();
       assert.deepEqual(
         (await store.listMachines()).map((m) => m.id),
         [b.id, a.id],

@@ -79,6 +79,9 @@ function prepare(db: Database.Database) {
     rekeyMachine: db.prepare<[number, string, string, string, string]>(
       'UPDATE machines SET version = ?, first_seen = ?, body = ?, keys = ? WHERE id = ?',
     ),
+    idTaken: db.prepare<[string, string], { 1: number }>(
+      'SELECT 1 FROM machine_ids WHERE kind = ? AND value = ?',
+    ),
     claimId: db.prepare<[string, string, string]>(
       'INSERT INTO machine_ids (kind, value, machine_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     ),
@@ -176,11 +179,7 @@ export class SqliteStore implements Store {
         const current = st.current.get(m.id);
         if (current?.version !== expected) return false;
         st.rekeyMachine.run(expected + 1, m.firstSeen, body, keys, m.id);
-        if (current.keys === null)
-          st.dropIds.run(m.id); // not written by this code: a scan finds them
-        else
-          for (const [kind, value] of JSON.parse(current.keys) as Identifier[])
-            st.dropId.run(kind, value, m.id);
+        this.dropIdentifiers(m.id, current.keys);
         for (const [kind, value] of ids)
           if (st.claimId.run(kind, value, m.id).changes === 0) throw new IdentifierTaken();
         return true;
@@ -188,7 +187,9 @@ export class SqliteStore implements Store {
     );
     this.deleteTx = db.transaction((id: string) => {
       st.deleteEvents.run(id);
-      return st.deleteMachine.run(id).changes > 0; // its machine_ids go by ON DELETE CASCADE
+      const current = st.current.get(id);
+      if (current) this.dropIdentifiers(id, current.keys);
+      return st.deleteMachine.run(id).changes > 0;
     });
     this.groupTx = db.transaction((batch: Queued[]) => {
       const out: { ok: boolean; v: unknown }[] = new Array(batch.length);
@@ -317,8 +318,8 @@ export class SqliteStore implements Store {
    * The write of putMachine, in the group transaction. The two kinds every boot step makes go
    * without a savepoint: a savepoint in the group transaction copies every page the batch
    * dirtied before it to the statement journal when it is touched again, which cost more than
-   * the write itself. A new machine is one INSERT, then its identifiers (a taken one deletes
-   * the row again, which cascades to the identifiers just added); a changed machine whose
+   * the write itself. A new machine is one INSERT, then its identifiers (each looked up
+   * before: a taken one writes nothing); a changed machine whose
    * identifiers stay is one UPDATE (compare-and-set on version and identifiers in its WHERE).
    * Only a machine whose identifiers changed, or a version conflict, takes the savepoint.
    */
@@ -338,21 +339,32 @@ export class SqliteStore implements Store {
       }
       return parse<Machine>({ body }); // what a later read returns, and a copy
     }
+    // looked up first: a taken one then writes nothing, and needs nothing undone
+    for (const [kind, value] of ids) if (st.idTaken.get(kind, value)) return null; // owned elsewhere
     if (st.insertMachine.run(m.id, m.firstSeen, body, keys).changes === 0) return null; // it exists
+    let claimed = 0;
     try {
       for (const [kind, value] of ids) {
-        if (st.claimId.run(kind, value, m.id).changes === 0) {
-          st.deleteMachine.run(m.id); // another machine owns it: as if never written
-          return null;
-        }
+        if (st.claimId.run(kind, value, m.id).changes === 0) throw new IdentifierTaken(); // looked up above
+        claimed++;
       }
     } catch (err) {
+      // never half-written: what was claimed, then the row (no foreign key cascades: migration 3)
+      for (const [kind, value] of ids.slice(0, claimed)) st.dropId.run(kind, value, m.id);
       st.deleteMachine.run(m.id);
+      if (err instanceof IdentifierTaken) return null;
       throw err;
     }
     // Nor has it events, unless some came first (no foreign key): then their count stays.
     if (!this.eventCounts.has(m.id)) this.eventCounts.set(m.id, 0);
     return parse<Machine>({ body });
+  }
+
+  /** Drops the identifiers `keys` (machines.keys) lists, each by its primary key. */
+  private dropIdentifiers(id: string, keys: string | null): void {
+    if (keys === null)
+      this.st.dropIds.run(id); // not written by this code: a scan finds them
+    else for (const [kind, value] of JSON.parse(keys) as Identifier[]) this.st.dropId.run(kind, value, id);
   }
 
   async deleteMachine(id: string): Promise<boolean> {
