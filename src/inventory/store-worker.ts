@@ -67,7 +67,13 @@ export class WorkerStore implements Store {
   private nextId = 1;
   private readonly waiting = new Map<
     number,
-    { resolve: (v: unknown) => void; reject: (e: unknown) => void; event?: NewTimelineEvent }
+    {
+      resolve: (v: unknown) => void;
+      reject: (e: unknown) => void;
+      /** What a call sent that its result is rebuilt from (see settle). */
+      event?: NewTimelineEvent;
+      machine?: Machine;
+    }
   >();
   private calls: Call[] = [];
   /** Set once the worker is gone: every later call fails with it. */
@@ -117,12 +123,16 @@ export class WorkerStore implements Store {
     return store;
   }
 
-  private call<T>(method: Method, args: unknown[], event?: NewTimelineEvent): Promise<T> {
+  private call<T>(
+    method: Method,
+    args: unknown[],
+    sent: { event?: NewTimelineEvent; machine?: Machine } = {},
+  ): Promise<T> {
     if (this.dead) return Promise.reject(this.dead);
     return new Promise<T>((resolve, reject) => {
       const id = this.nextId++;
       if (this.waiting.size === 0) this.worker.ref(); // a pending call keeps the process alive
-      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, ...(event ? { event } : {}) });
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, ...sent });
       this.calls.push([id, method, args]);
       if (this.calls.length === 1) queueMicrotask(this.flush);
     });
@@ -140,9 +150,11 @@ export class WorkerStore implements Store {
       if (!w) continue;
       this.waiting.delete(id);
       if (!ok) w.reject(toError(value as ErrorInfo));
-      // an appended event comes back as its seq alone: the rest is what was sent (a copy, as
-      // the SQLite store returns it), so the two events of every DHCP exchange are cloned once
+      // An appended event comes back as its seq alone and a stored machine as its version: the
+      // rest is what was sent, copied here, so what every boot step writes is cloned once. The
+      // copies are shallow (the SQLite store's are deep): nothing of the store's own is shared.
       else if (w.event) w.resolve({ ...w.event, data: { ...w.event.data }, seq: value as number });
+      else if (w.machine) w.resolve(value === null ? null : { ...w.machine, version: value as number });
       else w.resolve(value);
     }
     if (this.waiting.size === 0 && !this.dead) this.worker.unref();
@@ -158,13 +170,13 @@ export class WorkerStore implements Store {
     return this.call('listMachines', []);
   }
   putMachine(m: Machine, expectedVersion: number | null): Promise<Machine | null> {
-    return this.call('putMachine', [m, expectedVersion]);
+    return this.call('putMachine', [m, expectedVersion], { machine: m });
   }
   deleteMachine(id: string): Promise<boolean> {
     return this.call('deleteMachine', [id]);
   }
   appendEvent(e: NewTimelineEvent, keep: number): Promise<TimelineEvent> {
-    return this.call('appendEvent', [e, keep], e);
+    return this.call('appendEvent', [e, keep], { event: e });
   }
   listEvents(machineId: string, q?: EventQuery): Promise<TimelineEvent[]> {
     return this.call('listEvents', q === undefined ? [machineId] : [machineId, q]);
@@ -242,7 +254,7 @@ export function serveStore(port: MessagePort, dir: string): void {
   port.on('message', (m: { calls?: Call[]; close?: true }) => {
     for (const [id, method, args] of m.calls ?? []) {
       (store[method] as (...a: unknown[]) => Promise<unknown>)(...args).then(
-        (v) => settle(id, true, method === 'appendEvent' ? (v as TimelineEvent).seq : v),
+        (v) => settle(id, true, compact(method, v)),
         (err: unknown) => settle(id, false, err),
       );
     }
@@ -256,6 +268,13 @@ export function serveStore(port: MessagePort, dir: string): void {
     }
   });
   port.postMessage({ ready: true });
+}
+
+/** What goes back for a call's result: see WorkerStore.settle for the two it shortens. */
+function compact(method: Method, v: unknown): unknown {
+  if (method === 'appendEvent') return (v as TimelineEvent).seq;
+  if (method === 'putMachine') return v === null ? null : (v as Machine).version;
+  return v;
 }
 
 function errorInfo(err: unknown): ErrorInfo {
