@@ -5,7 +5,7 @@
  * (node --cpu-prof --import tsx bench/tools/dhcp-inproc.ts N BATCH [core]), not a benchmark
  * figure. `core`: the protocol server alone (a fixed boot hook, no provisioner), as dhcp-core.ts.
  * MS_LEASE_SYNC=after-reply runs the server in that mode (see bench-dhcp.ts); the store runs
- * on its own thread as in `serve`, or on the event loop with METALSEED_STORE_THREAD=0.
+ * where `serve` would run it (METALSEED_STORE_THREAD=1: on its own thread, 0: on the loop).
  *
  * RATE=R (paced mode): after the N DORAs above as a warm-up, LAT_N more clients (default
  * 1000) start one every 1/R s, as perfdhcp's latency run does, each REQUEST following its
@@ -24,6 +24,7 @@ import { openSqliteStore, WorkerStore } from '../../src/inventory/index.ts';
 import { silentLogger } from '../../src/lib/log.ts';
 import { mustIPv4 } from '../../src/lib/net.ts';
 import type { UdpSocket } from '../../src/lib/udp.ts';
+import { storeOnItsOwnThread } from '../../src/main.ts';
 import { Provisioner } from '../../src/provisioner/index.ts';
 import { seedCatalog } from '../../src/seed-catalog.ts';
 import { clientPacket } from '../../test/helpers/dhcp-packets.ts';
@@ -34,8 +35,8 @@ const BATCH = Number(process.argv[3] ?? 20);
 const CORE = process.argv[4] === 'core';
 const dir = mkdtempSync(join(tmpdir(), 'dhcp-inproc-'));
 const config = parseConfigText(`dataDir: ${dir}\n`, 'inproc.yaml');
-// as `serve`: the store on its own thread unless METALSEED_STORE_THREAD=0
-const store = process.env.METALSEED_STORE_THREAD === '0' ? openSqliteStore(dir) : await WorkerStore.open(dir);
+// as `serve` decides (main.ts storeOnItsOwnThread: METALSEED_STORE_THREAD=1/0, else by CPUs)
+const store = storeOnItsOwnThread() ? await WorkerStore.open(dir) : openSqliteStore(dir);
 await seedCatalog(store, config);
 const seed = BENCH_SEED;
 const origPut = store.putMachine.bind(store);

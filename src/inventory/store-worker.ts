@@ -1,5 +1,6 @@
 /**
- * The SQLite store on its own thread: `serve` keeps the event loop for the protocols.
+ * The SQLite store on its own thread, so the event loop is kept for the protocols (`serve`
+ * uses it on hosts with CPUs to spare: see main.ts storeOnItsOwnThread).
  *
  * better-sqlite3 is synchronous, so the store's group commit (store-sqlite.ts) runs on the
  * thread that calls it. On the event loop that is a pause of 0.6–1.2 ms every 20 ms while
@@ -9,10 +10,11 @@
  * the loop and 0.7–0.9 ms without them. Here a worker thread owns the `SqliteStore` (its
  * connection, group commit and checkpointer) and this class forwards every `Store` call to it.
  *
- * Calls made in one turn travel in one message, and the results of one commit come back in
- * one, so a boot storm costs a message per batch, not per call. Arguments and results are
- * structured clones: nothing is shared, as with the SQLite store's own copies. Calls are
- * answered in the order they were made, so a read sees every write issued before it.
+ * The calls of one event-loop iteration travel in one message (sent from setImmediate: a
+ * microtask sent each HTTP request's timeline event alone, and cost /ipxe a third of its
+ * throughput), and the results of one commit come back in one. Arguments and results are
+ * copies: nothing is shared, as with the SQLite store's own copies. Calls are answered in the
+ * order they were made, so a read sees every write issued before it.
  */
 import { type MessagePort, Worker } from 'node:worker_threads';
 import { type ErrorCode, ErrorCodes, MetalseedError } from '../lib/errors.ts';
@@ -134,12 +136,12 @@ export class WorkerStore implements Store {
       if (this.waiting.size === 0) this.worker.ref(); // a pending call keeps the process alive
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, ...sent });
       this.calls.push([id, method, args]);
-      if (this.calls.length === 1) queueMicrotask(this.flush);
+      if (this.calls.length === 1) setImmediate(this.flush);
     });
   }
 
   /**
-   * One turn's calls as one JSON string: cloning a string is a copy, while postMessage's
+   * One iteration's calls as one JSON string: cloning a string is a copy, while postMessage's
    * structured clone of the objects cost several times JSON.stringify (13 against ~4 µs per
    * DHCP exchange in the probe). Everything a Store takes and returns is JSON already (the
    * SQLite store keeps it as JSON text).
