@@ -148,6 +148,7 @@ export class WorkerStore implements Store {
    */
   private readonly flush = (): void => {
     const calls = this.calls;
+    if (calls.length === 0) return; // sent already, by close
     this.calls = [];
     this.worker.postMessage(JSON.stringify(calls));
   };
