@@ -233,6 +233,7 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
         http: provisioner.seedUrl,
         secrets: config.http.tlsPort > 0 ? `https://${advertise}:${config.http.tlsPort}` : 'off',
         dataDir: config.dataDir,
+        store: store instanceof WorkerStore ? 'own thread' : 'event loop',
       },
       'seed ready',
     );

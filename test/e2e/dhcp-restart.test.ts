@@ -4,7 +4,9 @@
  * client gets its own address back, whether it asks by INIT-REBOOT (RFC 2131 4.3.2), by a
  * DISCOVER naming it (option 50) or by a plain DISCOVER, and no address is handed out twice.
  * Both `dhcp.leaseSync` modes: a crash of the process loses no lease in either (after-reply's
- * ACK waits for the journal write, which the kernel keeps when the process dies).
+ * ACK waits for the journal write, which the kernel keeps when the process dies). The
+ * after-reply seed runs its store on its own thread (METALSEED_STORE_THREAD=1, the default on
+ * hosts with 4+ CPUs) and the before-reply one on the event loop, so both meet a crash.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -36,15 +38,22 @@ for (const leaseSync of ['before-reply', 'after-reply'] as const)
     /** Address of client i before the crash. */
     const before_: string[] = [];
 
+    const storeThread = process.env.METALSEED_STORE_THREAD;
     before(async () => {
+      // each mode with one store placement, whatever this host's CPUs (the seeds inherit it)
+      process.env.METALSEED_STORE_THREAD = leaseSync === 'after-reply' ? '1' : '0';
       dir = tempDir('dhcp-restart');
       lab = await singleLinkLab(NET, CLIENTS);
       seed = await startSeed(lab, dir, seedConfig(NET, { leaseSync }));
+      const ready = seed.events({ event: 'seed.ready' })[0] as { store?: string } | undefined;
+      assert.equal(ready?.store, leaseSync === 'after-reply' ? 'own thread' : 'event loop');
     });
 
     after(async () => {
       await lab?.cleanup();
       if (dir) removeDir(dir);
+      if (storeThread === undefined) delete process.env.METALSEED_STORE_THREAD;
+      else process.env.METALSEED_STORE_THREAD = storeThread;
     });
 
     test(`${CLIENTS} clients asking at once get ${CLIENTS} distinct addresses`, async () => {
