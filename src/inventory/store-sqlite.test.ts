@@ -3,7 +3,7 @@
  * wrong: a killed process, a database from a newer release, a file that is not ours.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type StdioOptions, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,6 +46,11 @@ storeConformance('SqliteStore', async () => {
     cleanup: () => current.close(),
   };
 });
+
+/** A child Node process running `code` (an ES module, TypeScript imports allowed). */
+function tsChild(code: string, stdio: StdioOptions) {
+  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio });
+}
 
 /** Opens a file with plain better-sqlite3, to tamper with it as another release would. */
 function raw(file: string, sql: string): void {
@@ -249,18 +254,11 @@ describe('SqliteStore', () => {
 
   it('an open store does not keep the process alive (its worker is unref-ed)', async () => {
     const url = new URL('store-sqlite.ts', import.meta.url).href;
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--input-type=module',
-        '-e',
-        `import { openSqliteStore } from ${JSON.stringify(url)};
-         const s = openSqliteStore(${JSON.stringify(tempDir())});
-         await s.setMeta('k', 'v');`,
-      ],
-      { stdio: 'inherit' },
+    const child = tsChild(
+      `import { openSqliteStore } from ${JSON.stringify(url)};
+       const s = openSqliteStore(${JSON.stringify(tempDir())});
+       await s.setMeta('k', 'v');`,
+      'inherit',
     );
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
@@ -319,27 +317,20 @@ describe('SqliteStore', () => {
     const url = (f: string) => new URL(f, import.meta.url).href;
     // The child prints an id only after putMachine and appendEvent resolved: each printed id
     // is a write the seed would have acted on (answered DHCP, served a script).
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--input-type=module',
-        '-e',
-        `import { openSqliteStore } from ${JSON.stringify(url('store-sqlite.ts'))};
-         import { machine } from ${JSON.stringify(url('store.conformance.ts'))};
-         const s = openSqliteStore(${JSON.stringify(dir)});
-         for (let i = 1; i < 60000; i++) {
-           const m = await s.putMachine(machine(i), null);
-           await s.appendEvent({ machineId: m.id, time: m.firstSeen, type: 'dhcp.discover', data: {} }, 10);
-           process.stdout.write(m.id + '\\n');
-         }`,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+    const child = tsChild(
+      `import { openSqliteStore } from ${JSON.stringify(url('store-sqlite.ts'))};
+       import { machine } from ${JSON.stringify(url('store.conformance.ts'))};
+       const s = openSqliteStore(${JSON.stringify(dir)});
+       for (let i = 1; i < 60000; i++) {
+         const m = await s.putMachine(machine(i), null);
+         await s.appendEvent({ machineId: m.id, time: m.firstSeen, type: 'dhcp.discover', data: {} }, 10);
+         process.stdout.write(m.id + '\\n');
+       }`,
+      ['ignore', 'pipe', 'inherit'],
     );
     const acked: string[] = [];
     const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    for await (const line of createInterface({ input: child.stdout })) {
+    for await (const line of createInterface({ input: child.stdout! })) {
       acked.push(line);
       if (acked.length === 300) child.kill('SIGKILL');
     }
