@@ -8,7 +8,7 @@ import path from 'node:path';
 import { type Command, Option } from 'commander';
 // token.ts, not the api index: the index loads fastify and swagger, seconds of CLI start-up
 import { TOKEN_FILE } from '../api/token.ts';
-import { type ErrorCode, ErrorCodes, MetalseedError } from '../lib/errors.ts';
+import { isErrorCode, MetalseedError } from '../lib/errors.ts';
 import { FORMATS, type Format } from './output.ts';
 
 /** Where `metalseed serve` listens by default (config http.port). */
@@ -23,7 +23,7 @@ export class ApiError extends MetalseedError {
     message: string,
     hint?: string,
   ) {
-    super(wireCode in ErrorCodes ? (wireCode as ErrorCode) : 'INTERNAL', message, hint);
+    super(isErrorCode(wireCode) ? wireCode : 'INTERNAL', message, hint);
     this.name = 'ApiError';
   }
 }

@@ -17,7 +17,7 @@
  * order they were made, so a read sees every write issued before it.
  */
 import { type MessagePort, Worker } from 'node:worker_threads';
-import { type ErrorCode, ErrorCodes, MetalseedError } from '../lib/errors.ts';
+import { isErrorCode, MetalseedError } from '../lib/errors.ts';
 import type { EventQuery, MachineKeys, Store } from './store.ts';
 import { openSqliteStore } from './store-sqlite.ts';
 import type { Machine, NewTimelineEvent, ProfileSpec, Rule, TimelineEvent } from './types.ts';
@@ -302,8 +302,8 @@ function errorInfo(err: unknown): ErrorInfo {
 
 /** A MetalseedError again when it was one (its code decides HTTP statuses and exit codes). */
 function toError(info: ErrorInfo): Error {
-  if (info.code !== undefined && info.code in ErrorCodes) {
-    const e = new MetalseedError(info.code as ErrorCode, info.message, info.hint);
+  if (info.code !== undefined && isErrorCode(info.code)) {
+    const e = new MetalseedError(info.code, info.message, info.hint);
     if (info.name !== 'MetalseedError') e.name = info.name;
     return e;
   }

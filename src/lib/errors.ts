@@ -21,6 +21,9 @@ export const ErrorCodes = {
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;
 
+/** Whether a code read off the wire (an API body, another thread) is one of ours. */
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ErrorCodes, code);
+
 export class MetalseedError extends Error {
   /** `cause`: the underlying error (an errno error, say) for callers that decide on it. */
   constructor(
