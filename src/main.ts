@@ -13,8 +13,7 @@ import { findSysext } from './assets/index.ts';
 import { loadOrCreateSeedTls, openClusterPki } from './cluster/index.ts';
 import type { Config } from './config/index.ts';
 import { buildHttp, buildSecretsHttp } from './http/index.ts';
-import { checkpointFailureLog } from './inventory/checkpointer.ts';
-import { openSqliteStore, WorkerStore } from './inventory/index.ts';
+import { checkpointFailureLog, openStore, WorkerStore } from './inventory/index.ts';
 import { MetalseedError } from './lib/errors.ts';
 import { interfaceAddress } from './lib/interfaces.ts';
 import type { Logger } from './lib/log.ts';
@@ -109,26 +108,6 @@ function startRa(config: Config, logger: Logger): RaAdvertiser | null {
   });
 }
 
-/** A host with at least this many CPUs runs the store on its own thread by default. */
-export const STORE_THREAD_MIN_CPUS = 4;
-
-/**
- * Whether the SQLite store runs on its own thread (inventory/store-worker.ts): its group
- * commits then never pause the event loop the protocols answer on (DHCP ACK p99 halved in
- * docs/benchmarks.md), for ~20 % more CPU per store call (messages, a second heap). Measured on
- * 2 CPUs, where that thread takes turns with the event loop, it cost /ipxe and /ignition a
- * fifth of their throughput and a boot storm 15 % more CPU; so by default only a host with
- * CPUs to spare runs it. METALSEED_STORE_THREAD=1 or 0 decides instead.
- */
-export function storeOnItsOwnThread(
-  env: NodeJS.ProcessEnv = process.env,
-  cpus: number = os.availableParallelism(),
-): boolean {
-  const forced = env.METALSEED_STORE_THREAD;
-  if (forced === '1' || forced === '0') return forced === '1';
-  return cpus >= STORE_THREAD_MIN_CPUS;
-}
-
 export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
   const closers: (() => Promise<void> | void)[] = [];
   const close = async () => {
@@ -138,9 +117,7 @@ export async function startSeed(config: Config, logger: Logger): Promise<Seed> {
     fs.mkdirSync(config.dataDir, { recursive: true });
     const net = resolveNetwork(config);
     const tftpRoot = path.resolve(config.tftp.root);
-    const store = storeOnItsOwnThread()
-      ? await WorkerStore.open(config.dataDir)
-      : openSqliteStore(config.dataDir);
+    const store = await openStore(config.dataDir); // on its own thread or not (open-store.ts)
     closers.push(() => store.close());
     const checkpointer = store.checkpointer;
     if (checkpointer) checkpointer.onError = checkpointFailureLog(logger, () => checkpointer.counts.failed);

@@ -20,11 +20,10 @@ import { join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parseConfigText } from '../../src/config/index.ts';
 import { encode, MessageType } from '../../src/dhcp/index.ts';
-import { openSqliteStore, WorkerStore } from '../../src/inventory/index.ts';
+import { openStore } from '../../src/inventory/index.ts';
 import { silentLogger } from '../../src/lib/log.ts';
 import { mustIPv4 } from '../../src/lib/net.ts';
 import type { UdpSocket } from '../../src/lib/udp.ts';
-import { storeOnItsOwnThread } from '../../src/main.ts';
 import { Provisioner } from '../../src/provisioner/index.ts';
 import { seedCatalog } from '../../src/seed-catalog.ts';
 import { clientPacket } from '../../test/helpers/dhcp-packets.ts';
@@ -35,8 +34,8 @@ const BATCH = Number(process.argv[3] ?? 20);
 const CORE = process.argv[4] === 'core';
 const dir = mkdtempSync(join(tmpdir(), 'dhcp-inproc-'));
 const config = parseConfigText(`dataDir: ${dir}\n`, 'inproc.yaml');
-// as `serve` decides (main.ts storeOnItsOwnThread: METALSEED_STORE_THREAD=1/0, else by CPUs)
-const store = storeOnItsOwnThread() ? await WorkerStore.open(dir) : openSqliteStore(dir);
+// where `serve` would run it (open-store.ts: METALSEED_STORE_THREAD=1/0, else by CPUs)
+const store = await openStore(dir);
 await seedCatalog(store, config);
 const seed = BENCH_SEED;
 const origPut = store.putMachine.bind(store);

@@ -64,7 +64,13 @@ db?.close();
 parentPort.close();
 `;
 
-export class Checkpointer {
+/** What the seed reads of a store's checkpoints: the counts (`/metrics`) and each failure told. */
+export interface CheckpointReport {
+  readonly counts: { ok: number; failed: number };
+  onError: ((message: string) => void) | undefined;
+}
+
+export class Checkpointer implements CheckpointReport {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
   /** Checkpoints run and failed (`metalseed_store_checkpoints_total`). */

@@ -1,3 +1,5 @@
+export { type CheckpointReport, checkpointFailureLog } from './checkpointer.ts';
+export { openStore, STORE_THREAD_MIN_CPUS, storeOnItsOwnThread } from './open-store.ts';
 export {
   checkAmbiguity,
   type MatchFacts,

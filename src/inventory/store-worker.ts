@@ -1,6 +1,6 @@
 /**
  * The SQLite store on its own thread, so the event loop is kept for the protocols (`serve`
- * uses it on hosts with CPUs to spare: see main.ts storeOnItsOwnThread).
+ * uses it on hosts with CPUs to spare: see open-store.ts).
  *
  * better-sqlite3 is synchronous, so the store's group commit (store-sqlite.ts) runs on the
  * thread that calls it. On the event loop that is a pause of 0.6–1.2 ms every 20 ms while
@@ -18,6 +18,7 @@
  */
 import { type MessagePort, Worker } from 'node:worker_threads';
 import { isErrorCode, MetalseedError } from '../lib/errors.ts';
+import type { CheckpointReport } from './checkpointer.ts';
 import type { EventQuery, MachineKeys, Store } from './store.ts';
 import { openSqliteStore } from './store-sqlite.ts';
 import type { Machine, NewTimelineEvent, ProfileSpec, Rule, TimelineEvent } from './types.ts';
@@ -59,13 +60,7 @@ export class WorkerStore implements Store {
    * The worker's WAL checkpoints, as the in-thread store's `checkpointer` shows them: counts
    * reported every CHECKPOINT_REPORT_MS (`/metrics`), and each failure told (main.ts logs it).
    */
-  readonly checkpointer: {
-    readonly counts: { ok: number; failed: number };
-    onError: ((message: string) => void) | undefined;
-  } = {
-    counts: { ok: 0, failed: 0 },
-    onError: undefined,
-  };
+  readonly checkpointer: CheckpointReport = { counts: { ok: 0, failed: 0 }, onError: undefined };
   private nextId = 1;
   private readonly waiting = new Map<
     number,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { STORE_THREAD_MIN_CPUS, storeOnItsOwnThread } from './main.ts';
+import { STORE_THREAD_MIN_CPUS, storeOnItsOwnThread } from './open-store.ts';
 
 describe('storeOnItsOwnThread', () => {
   it('by default, only on a host with CPUs to spare', () => {
