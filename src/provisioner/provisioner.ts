@@ -83,7 +83,8 @@ export class Provisioner {
    * the hook and then `onDhcpEvent` for the same message in one go, with the same facts, so
    * the event reuses the machine instead of enrolling it again (unless an ACK adds an address).
    */
-  private booted: { packet: DhcpPacket; id: string } | undefined;
+  private bootedPacket: DhcpPacket | undefined;
+  private bootedId = '';
 
   private constructor(
     readonly o: ProvisionerOptions,
@@ -134,9 +135,9 @@ export class Provisioner {
   readonly onDhcpEvent = (e: DhcpEvent): void => {
     const fw = e.packet ? detectFirmware(e.packet) : undefined;
     const acked = e.event === 'dhcp.ack' && e.ip ? e.ip : undefined;
-    const same = !acked && e.packet !== undefined && this.booted?.packet === e.packet;
-    const m = (same && this.registry.get(this.booted!.id)) || this.machineFor(packetFacts(e.mac, fw, acked));
-    this.booted = undefined;
+    const same = !acked && e.packet !== undefined && this.bootedPacket === e.packet;
+    const m = (same && this.registry.get(this.bootedId)) || this.machineFor(packetFacts(e.mac, fw, acked));
+    this.bootedPacket = undefined;
     // written out rather than looped over: every DHCP message passes here
     const data: Record<string, unknown> = { xid: e.xid };
     // the other events name the message they answer (offer: DISCOVER; ack, nak: REQUEST)
@@ -168,7 +169,8 @@ export class Provisioner {
     const firmware = detectFirmware(q.packet);
     if (firmware.ipxe && (q.type === 'DISCOVER' || q.type === 'REQUEST')) this.o.onIpxeDhcp?.(q.mac);
     const m = this.machineFor(packetFacts(q.mac, firmware));
-    this.booted = { packet: q.packet, id: m.id };
+    this.bootedPacket = q.packet; // two fields, not an object per DHCP message
+    this.bootedId = m.id;
     const target = this.target(m, firmware);
     return dhcpBootParams({
       target,
