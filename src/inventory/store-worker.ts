@@ -25,7 +25,8 @@ import type { Machine, NewTimelineEvent, ProfileSpec, Rule, TimelineEvent } from
 
 type Method = Exclude<keyof Store, 'close'>;
 type Call = [id: number, method: Method, args: unknown[]];
-type Result = [id: number, ok: boolean, value: unknown];
+/** [id, ok] alone when the value is undefined (JSON would make it null). */
+type Result = [id: number, ok: boolean, value?: unknown];
 interface ErrorInfo {
   name: string;
   message: string;
@@ -241,10 +242,7 @@ export function serveStore(port: MessagePort, dir: string): void {
   };
   // The results of one commit settle in one turn: one message back for all of them.
   const settle = (id: number, ok: boolean, value: unknown): void => {
-    // [id, ok] alone for undefined (JSON would make it null)
-    results.push(
-      value === undefined ? ([id, ok] as unknown as Result) : [id, ok, ok ? value : errorInfo(value)],
-    );
+    results.push(value === undefined ? [id, ok] : [id, ok, ok ? value : errorInfo(value)]);
     if (results.length === 1) setImmediate(send);
   };
   const cp = store.checkpointer;
