@@ -19,6 +19,10 @@
 #   steady state a seed that has run for a while is in (JIT-compiled code, threads started,
 #   files grown), not its first second. WARM_N=0 measures from a cold start.
 #   PARTS="lat max": which measurements run (latency, search)
+#   PERF_RCVBUF=8388608: perfdhcp's sockets' receive buffer in bytes, set by the preloaded
+#   tools/rcvbuf.c (SO_RCVBUFFORCE). perfdhcp plays every client on one socket, so a few
+#   hundred replies queued at the kernel's default size overflowed it while perfdhcp was off
+#   the CPU: losses of the load generator's, counted against the server. 0: the default.
 #
 # relay: perfdhcp acts as a relay agent (giaddr 10.77.0.2, unicast to 10.77.0.1:67).
 # bcast: perfdhcp is a directly attached client on bcli0 with the BROADCAST flag.
@@ -40,6 +44,7 @@ MODES=${MODES:-relay bcast}; REPS=${REPS:-3}; TRIAL_S=${TRIAL_S:-5}; CLIENTS=${C
 START_RATE=${START_RATE:-500}; STEP_PCT=${STEP_PCT:-10}; LOSS_MAX=${LOSS_MAX:-1}
 LAT_RATE=${LAT_RATE:-200}; LAT_N=${LAT_N:-1000}; MAX_RATE=${MAX_RATE:-64000}; RATES=${RATES:-}
 WARM_N=${WARM_N:-2000}; WARM_RATE=${WARM_RATE:-1000}; PARTS=${PARTS:-lat max}
+PERF_RCVBUF=${PERF_RCVBUF:-8388608}
 OUT=$RES_DIR/dhcp-$(date +%Y%m%d-%H%M%S); mkdir -p "$OUT"
 RESULTS=${RESULTS:-$OUT/results.tsv}; [ -s "$RESULTS" ] || results_header "$RESULTS"
 
@@ -61,6 +66,15 @@ server_cmd() {
 null_build() {
   export NULL_DHCP=$BENCH_HOME/null-dhcp
   gcc -O2 -Wall -Wextra -o "$NULL_DHCP" "$BENCH_DIR/tools/null-dhcp.c" || die "cannot build null-dhcp"
+}
+
+# perfdhcp's sockets get a PERF_RCVBUF-byte receive buffer (tools/rcvbuf.c says why; 0: the
+# kernel's default, as before session 7)
+PERF_ENV=()
+rcvbuf_build() {
+  [ "$PERF_RCVBUF" -gt 0 ] || return 0
+  gcc -O2 -Wall -Wextra -shared -fPIC -o "$BENCH_HOME/rcvbuf.so" "$BENCH_DIR/tools/rcvbuf.c" -ldl || die "cannot build rcvbuf.so"
+  PERF_ENV=(LD_PRELOAD="$BENCH_HOME/rcvbuf.so" RCVBUF_BYTES="$PERF_RCVBUF")
 }
 
 PXE_OPTS=(-o "60,$(printf 'PXEClient:Arch:00007:UNDI:003016' | od -An -tx1 | tr -d ' \n')" -o 93,0007)
@@ -87,7 +101,7 @@ perfdhcp_run() {  # perfdhcp_run OUTFILE MODE ARGS... -> PERF_CPU_S, PERF_WALL_S
   local target=(-l "$CLI_IP" "$SRV_IP"); [ "$mode" = bcast ] && target=(-l "$CLI_IF" -B)
   echo "+ perfdhcp -4 $* ${PXE_OPTS[*]} ${target[*]}" >"$f"
   child_cpu_s; c0=$CHILD_CPU_S; t0=$(date +%s.%N)
-  timeout $((TRIAL_S * 4 + 60)) ip netns exec "$CLI_NS" perfdhcp -4 "$@" "${PXE_OPTS[@]}" "${target[@]}" >>"$f" 2>&1
+  timeout $((TRIAL_S * 4 + 60)) ip netns exec "$CLI_NS" env "${PERF_ENV[@]}" perfdhcp -4 "$@" "${PXE_OPTS[@]}" "${target[@]}" >>"$f" 2>&1
   PERF_WALL_S=$(calc "$(date +%s.%N) - $t0"); child_cpu_s; PERF_CPU_S=$(calc "$CHILD_CPU_S - $c0")
 }
 # warm_up OUTFILE MODE: WARM_N clients whose MACs no measured client has (base 00:0d:…
@@ -172,8 +186,9 @@ ns_up
 trap 'stop_all; ns_down' EXIT; trap 'exit 130' INT TERM
 [[ " ${SERVERS[*]} " =~ " metalseed"(-dgram|-after-reply)?" " ]] && { ms_build; export MS_CMD; MS_CMD=$(ms_cmd); }
 [[ " ${SERVERS[*]} " =~ " null " ]] && null_build
+rcvbuf_build
 { echo "servers: ${SERVERS[*]}  modes: $MODES  reps: $REPS  trial: ${TRIAL_S}s  clients: $CLIENTS  latency: $LAT_N@$LAT_RATE/s  warm-up: $WARM_N@$WARM_RATE/s"
-  echo "perfdhcp: $(perfdhcp -v 2>&1 | head -1)"; } | tee "$OUT/config.txt" >&2
+  echo "perfdhcp: $(perfdhcp -v 2>&1 | head -1)  receive buffer: ${PERF_RCVBUF} bytes (0: the kernel default)"; } | tee "$OUT/config.txt" >&2
 n=${#SERVERS[@]}
 for rep in $(seq "$REPS"); do
   for mode in $MODES; do
