@@ -47,6 +47,106 @@ storeConformance('SqliteStore', async () => {
   };
 });
 
+// The same suite with every group commit sliced as finely as it goes: one write per slice
+// (sliceMs 0), the event loop turning between any two, as the seed's store on the loop does.
+storeConformance('SqliteStore, sliced group commits', async () => {
+  const dir = tempDir();
+  let current: SqliteStore = openSqliteStore(dir, { sliceMs: 0 });
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = openSqliteStore(dir, { sliceMs: 0 });
+      return current;
+    },
+    cleanup: () => current.close(),
+  };
+});
+
+/** `n` new machines and an event each, queued at once; `settled` counts the writes done. */
+function queueWrites(store: SqliteStore, n: number) {
+  let settled = 0;
+  const all = [];
+  for (let i = 1; i <= n; i++) {
+    const m = machine(i);
+    all.push(store.putMachine(m, null).finally(() => settled++));
+    all.push(
+      store
+        .appendEvent({ machineId: m.id, time: m.firstSeen, type: 'dhcp.offer', data: { i } }, 5)
+        .finally(() => settled++),
+    );
+  }
+  return {
+    done: Promise.all(all),
+    get settled() {
+      return settled;
+    },
+  };
+}
+
+/**
+ * Returns once the queued group's commit has started: its timer (GROUP_COMMIT_MS, 20) fires
+ * before this one, in the same timers phase if both are due. A sliced group of thousands of
+ * writes is then still open: at sliceMs 0 each turn of the loop runs one write.
+ */
+const intoTheCommit = () => new Promise((r) => setTimeout(r, 21));
+const turns = async (n: number) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('SqliteStore with sliced group commits (the store on the event loop)', () => {
+  it('lets the event loop turn between the writes of one group commit', async () => {
+    const whole = openSqliteStore(tempDir());
+    const sliced = openSqliteStore(tempDir(), { sliceMs: 0 });
+    const w = queueWrites(whole, 3000);
+    const s = queueWrites(sliced, 3000);
+    await intoTheCommit();
+    assert.equal(w.settled, 6000, 'whole: the group committed in its timer callback');
+    await turns(50);
+    assert.equal(s.settled, 0, 'sliced: the group is open, 50 turns of the loop later');
+    await Promise.all([w.done, s.done]);
+    assert.equal(s.settled, 6000);
+    assert.equal((await sliced.listMachines()).length, 3000);
+    await Promise.all([whole.close(), sliced.close()]);
+  });
+
+  it('a read in the middle of a sliced commit sees every write issued before it', async () => {
+    const dir = tempDir();
+    const store = openSqliteStore(dir, { sliceMs: 0 });
+    const writes = queueWrites(store, 3000);
+    await intoTheCommit();
+    await turns(20);
+    assert.equal(writes.settled, 0, 'the group is still open: nothing settled yet');
+    const listed = await store.listMachines();
+    assert.equal(listed.length, 3000, 'the read finished the open group first');
+    assert.equal(writes.settled, 6000, 'and every write of it settled');
+    assert.equal((await store.listEvents(machine(3000).id)).length, 1);
+    await writes.done;
+    await store.close();
+  });
+
+  it('writes issued while a sliced commit runs go in the next one, and close commits an open one', async () => {
+    const dir = tempDir();
+    const store = openSqliteStore(dir, { sliceMs: 0 });
+    const first = queueWrites(store, 3000);
+    await intoTheCommit();
+    assert.equal(first.settled, 0);
+    const late = machine(9000);
+    const lateWrite = store.putMachine(late, null);
+    await first.done; // the first group commits without the late write...
+    assert.ok(await lateWrite, '...which the next group commits');
+    const again = queueWrites(store, 3000); // the machines exist: put returns null, events land
+    await intoTheCommit();
+    assert.equal(again.settled, 0);
+    await store.close();
+    await again.done;
+    const reopened = openSqliteStore(dir);
+    assert.equal((await reopened.listMachines()).length, 3001);
+    assert.equal((await reopened.listEvents(machine(3000).id)).length, 2, "both groups' events");
+    await reopened.close();
+  });
+});
+
 /** A child Node process running `code` (an ES module, TypeScript imports allowed). */
 function tsChild(code: string, stdio: StdioOptions) {
   return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio });
