@@ -47,16 +47,19 @@ storeConformance('SqliteStore', async () => {
   };
 });
 
-// The same suite with every group commit sliced as finely as it goes: one write per slice
-// (sliceMs 0), the event loop turning between any two, as the seed's store on the loop does.
+/** One write per slice, to a group's end: the event loop turns between any two writes. */
+const finest = { sliceMs: 0, slicedForMs: Number.POSITIVE_INFINITY };
+
+// The same suite with every group commit sliced as finely as it goes, as the seed's store on
+// the event loop slices the first milliseconds of each.
 storeConformance('SqliteStore, sliced group commits', async () => {
   const dir = tempDir();
-  let current: SqliteStore = openSqliteStore(dir, { sliceMs: 0 });
+  let current: SqliteStore = openSqliteStore(dir, finest);
   return {
     store: current,
     reopen: async () => {
       await current.close();
-      current = openSqliteStore(dir, { sliceMs: 0 });
+      current = openSqliteStore(dir, finest);
       return current;
     },
     cleanup: () => current.close(),
@@ -86,8 +89,8 @@ function queueWrites(store: SqliteStore, n: number) {
 
 /**
  * Returns once the queued group's commit has started: its timer (GROUP_COMMIT_MS, 20) fires
- * before this one, in the same timers phase if both are due. A sliced group of thousands of
- * writes is then still open: at sliceMs 0 each turn of the loop runs one write.
+ * before this one, in the same timers phase if both are due. A group of thousands of writes
+ * sliced `finest` is then still open: each turn of the loop runs one write.
  */
 const intoTheCommit = () => new Promise((r) => setTimeout(r, 21));
 const turns = async (n: number) => {
@@ -97,7 +100,7 @@ const turns = async (n: number) => {
 describe('SqliteStore with sliced group commits (the store on the event loop)', () => {
   it('lets the event loop turn between the writes of one group commit', async () => {
     const whole = openSqliteStore(tempDir());
-    const sliced = openSqliteStore(tempDir(), { sliceMs: 0 });
+    const sliced = openSqliteStore(tempDir(), finest);
     const w = queueWrites(whole, 3000);
     const s = queueWrites(sliced, 3000);
     await intoTheCommit();
@@ -110,9 +113,22 @@ describe('SqliteStore with sliced group commits (the store on the event loop)', 
     await Promise.all([whole.close(), sliced.close()]);
   });
 
+  it('a group still open after slicedForMs runs the rest of its writes at once', async () => {
+    const store = openSqliteStore(tempDir(), { sliceMs: 0, slicedForMs: 50 });
+    const started = intoTheCommit(); // timed from before the writes: queuing 6,000 takes a while
+    const writes = queueWrites(store, 3000);
+    await started;
+    await turns(5);
+    assert.equal(writes.settled, 0, 'sliced for its first milliseconds');
+    await new Promise((r) => setTimeout(r, 60)); // past slicedForMs: the next slice runs the rest
+    await turns(2);
+    assert.equal(writes.settled, 6000, 'then committed whole, 6,000 writes in a few turns');
+    await store.close();
+  });
+
   it('a read in the middle of a sliced commit sees every write issued before it', async () => {
     const dir = tempDir();
-    const store = openSqliteStore(dir, { sliceMs: 0 });
+    const store = openSqliteStore(dir, finest);
     const writes = queueWrites(store, 3000);
     await intoTheCommit();
     await turns(20);
@@ -127,7 +143,7 @@ describe('SqliteStore with sliced group commits (the store on the event loop)', 
 
   it('writes issued while a sliced commit runs go in the next one, and close commits an open one', async () => {
     const dir = tempDir();
-    const store = openSqliteStore(dir, { sliceMs: 0 });
+    const store = openSqliteStore(dir, finest);
     const first = queueWrites(store, 3000);
     await intoTheCommit();
     assert.equal(first.settled, 0);

@@ -46,13 +46,22 @@ const GROUP_COMMIT_MS = 20;
 
 /**
  * With `sliceMs` (a store on the event loop): the longest a group commit holds the loop at a
- * time. Its writes run a few at a time in one open transaction, the loop turning in between
- * (setImmediate: the datagrams and requests that arrived meanwhile go first), then COMMIT.
- * Run whole, a commit of ~15 writes held the loop 0.6-1 ms each 20 ms at 200 new DHCP
- * clients a second: 3-5 % of the time, so the slowest few percent of DHCP replies waited for
- * it (bench/tools/dhcp-inproc.ts paced mode; docs/benchmarks.md).
+ * time, for its first SLICED_FOR_MS. Its writes run a few at a time in one open transaction,
+ * the loop turning in between (setImmediate: the datagrams and requests that arrived meanwhile
+ * go first), then COMMIT. Run whole, a commit of ~15 writes held the loop 0.6-1 ms each 20 ms
+ * at 200 new DHCP clients a second: 3-5 % of the time, so the slowest few percent of DHCP
+ * replies waited for it (bench/tools/dhcp-inproc.ts paced mode; docs/benchmarks.md).
  */
 export const SLICE_MS = 0.25;
+
+/**
+ * A sliced group still open after this long runs the rest of its writes at once. Only a busy
+ * seed's groups last that long, and there slicing on cost throughput: a loop that turns every
+ * 0.25 ms reads and answers its datagrams a few at a time instead of in batches, and SQLite's
+ * pages go cold between slices. perfdhcp at 5,500-6,500 DORA/s passed 2 trials of 9 with
+ * every group sliced to its end, 6 of 9 with whole commits (interleaved, docs/benchmarks.md).
+ */
+export const SLICED_FOR_MS = 2;
 
 /** Timeline events per multi-row INSERT at most (one statement prepared per size used). */
 const EVENTS_PER_INSERT = 32;
@@ -162,13 +171,15 @@ interface Group {
   next: number;
   /** Machines appended to, with the retention asked for last. */
   trims: Map<string, number>;
-  /** When its last slice ended (performance.now()). */
-  sliceEnd: number;
+  /** When it was taken (performance.now()). */
+  taken: number;
 }
 
 export interface SqliteStoreOptions {
   /** Slice group commits so that none holds the event loop longer than this (SLICE_MS). */
   sliceMs?: number;
+  /** ...for this long; then the rest of the group runs at once (SLICED_FOR_MS). */
+  slicedForMs?: number;
 }
 
 export class SqliteStore implements Store {
@@ -191,6 +202,7 @@ export class SqliteStore implements Store {
   /** A sliced group whose transaction is open (only with `sliceMs`). */
   private sliced: Group | undefined;
   private readonly sliceMs: number | undefined;
+  private readonly slicedForMs: number;
   /**
    * Events stored per machine, counted once per machine and then kept up to date, so that only
    * a machine over its retention pays for the DELETE (a boot step appends one event, and a
@@ -206,6 +218,7 @@ export class SqliteStore implements Store {
     options: SqliteStoreOptions = {},
   ) {
     this.sliceMs = options.sliceMs;
+    this.slicedForMs = options.slicedForMs ?? SLICED_FOR_MS;
     const st = prepare(db);
     this.st = st;
     // A changed machine whose identifiers changed too: the old ones are dropped, the new ones
@@ -284,7 +297,7 @@ export class SqliteStore implements Store {
       out: new Array(this.queued.length),
       next: 0,
       trims: this.trims,
-      sliceEnd: performance.now(),
+      taken: performance.now(),
     };
     this.queued = [];
     this.trims = new Map();
@@ -363,18 +376,15 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Runs `g`'s writes for up to `sliceMs`, or as long as the loop spent on other work since the
-   * last slice if that was longer, then lets the loop turn; commits after the last write. The
-   * second bound keeps a busy loop's writes from falling behind: under a boot storm's load the
-   * store gets half the loop, and a slice is then as long as the work it took turns with.
+   * Runs `g`'s writes for up to `sliceMs`, then lets the loop turn; commits after the last
+   * write. A group open for `slicedForMs` already runs the rest at once.
    */
   private slice(g: Group): void {
     if (this.sliced !== g) return; // a read committed it meanwhile
     const now = performance.now();
-    const until = now + Math.max(this.sliceMs!, now - g.sliceEnd);
+    const until = now - g.taken < this.slicedForMs ? now + this.sliceMs! : Number.POSITIVE_INFINITY;
     do this.step(g);
     while (g.next < g.batch.length && performance.now() < until);
-    g.sliceEnd = performance.now();
     if (g.next < g.batch.length) setImmediate(() => this.slice(g));
     else this.finishSliced(g, false);
   }
