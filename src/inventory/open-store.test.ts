@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { STORE_THREAD_MIN_CPUS, storeOnItsOwnThread, storeSlicesCommits } from './open-store.ts';
+import { STORE_THREAD_MIN_CPUS, storeOnItsOwnThread } from './open-store.ts';
 
 describe('storeOnItsOwnThread', () => {
   it('by default, only on a host with CPUs to spare', () => {
@@ -15,13 +15,5 @@ describe('storeOnItsOwnThread', () => {
     assert.equal(storeOnItsOwnThread({ METALSEED_STORE_THREAD: '0' }, 64), false);
     assert.equal(storeOnItsOwnThread({ METALSEED_STORE_THREAD: 'yes' }, 2), false);
     assert.equal(storeOnItsOwnThread({ METALSEED_STORE_THREAD: '' }, 8), true);
-  });
-});
-
-describe('storeSlicesCommits', () => {
-  it('slices unless METALSEED_STORE_SLICES=0', () => {
-    assert.equal(storeSlicesCommits({}), true);
-    assert.equal(storeSlicesCommits({ METALSEED_STORE_SLICES: '1' }), true);
-    assert.equal(storeSlicesCommits({ METALSEED_STORE_SLICES: '0' }), false);
   });
 });

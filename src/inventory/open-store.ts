@@ -4,11 +4,10 @@
  * docs/benchmarks.md), for ~20 % more CPU per store call (messages, a second heap); or on the
  * event loop (store-sqlite.ts). Measured on 2 CPUs, where that thread takes turns with the
  * event loop, it cost /ipxe and /ignition a fifth of their throughput and a boot storm 15 %
- * more CPU; so by default only a host with CPUs to spare runs it. On the loop, a group commit
- * runs in slices of SLICE_MS (store-sqlite.ts), the loop answering between them.
+ * more CPU; so by default only a host with CPUs to spare runs it.
  */
 import os from 'node:os';
-import { openSqliteStore, SLICE_MS, type SqliteStore } from './store-sqlite.ts';
+import { openSqliteStore, type SqliteStore } from './store-sqlite.ts';
 import { WorkerStore } from './store-worker.ts';
 
 /** A host with at least this many CPUs runs the store on its own thread by default. */
@@ -24,22 +23,10 @@ export function storeOnItsOwnThread(
   return cpus >= STORE_THREAD_MIN_CPUS;
 }
 
-/**
- * Whether a store on the event loop slices its group commits (SLICE_MS in store-sqlite.ts):
- * yes unless METALSEED_STORE_SLICES=0, which runs each commit whole (to compare the two).
- */
-export function storeSlicesCommits(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.METALSEED_STORE_SLICES !== '0';
-}
-
-/**
- * Opens (creating if needed) `<dir>/metalseed.db`, on its own thread or not. On the event
- * loop, its group commits run in slices unless `storeSlicesCommits` says otherwise.
- */
+/** Opens (creating if needed) `<dir>/metalseed.db`, on its own thread or not. */
 export async function openStore(
   dir: string,
   onItsOwnThread: boolean = storeOnItsOwnThread(),
 ): Promise<SqliteStore | WorkerStore> {
-  if (onItsOwnThread) return WorkerStore.open(dir);
-  return openSqliteStore(dir, storeSlicesCommits() ? { sliceMs: SLICE_MS } : {});
+  return onItsOwnThread ? WorkerStore.open(dir) : openSqliteStore(dir);
 }

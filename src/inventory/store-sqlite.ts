@@ -19,8 +19,7 @@
  * after that commit. A boot storm's thousands
  * of steps a second then cost one commit per few milliseconds instead of one each. Every
  * other call, reads included, first commits what is queued, so it sees every write issued
- * before it. On the event loop (`sliceMs`, SLICE_MS) a group's writes run in slices, the loop
- * turning between them, and its promises settle after the COMMIT that ends the last slice.
+ * before it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,25 +42,6 @@ export const DB_FILE = 'metalseed.db';
  * CPU per DORA; another process (the CLI) sees a step at most that much later.
  */
 const GROUP_COMMIT_MS = 20;
-
-/**
- * With `sliceMs` (a store on the event loop): the longest a group commit holds the loop at a
- * time, for its first SLICED_FOR_MS. Its writes run a few at a time in one open transaction,
- * the loop turning in between (setImmediate: the datagrams and requests that arrived meanwhile
- * go first), then COMMIT. Run whole, a commit of ~15 writes held the loop 0.6-1 ms each 20 ms
- * at 200 new DHCP clients a second: 3-5 % of the time, so the slowest few percent of DHCP
- * replies waited for it (bench/tools/dhcp-inproc.ts paced mode; docs/benchmarks.md).
- */
-export const SLICE_MS = 0.25;
-
-/**
- * A sliced group still open after this long runs the rest of its writes at once. Only a busy
- * seed's groups last that long, and there slicing on cost throughput: a loop that turns every
- * 0.25 ms reads and answers its datagrams a few at a time instead of in batches, and SQLite's
- * pages go cold between slices. perfdhcp at 5,500-6,500 DORA/s passed 2 trials of 9 with
- * every group sliced to its end, 6 of 9 with whole commits (interleaved, docs/benchmarks.md).
- */
-export const SLICED_FOR_MS = 2;
 
 /** Timeline events per multi-row INSERT at most (one statement prepared per size used). */
 const EVENTS_PER_INSERT = 32;
@@ -161,27 +141,6 @@ interface Queued {
   reject: (err: unknown) => void;
 }
 
-type Result = { ok: boolean; v: unknown };
-
-/** A queued batch taken for one commit: its writes, their results, the retention they asked. */
-interface Group {
-  batch: Queued[];
-  out: Result[];
-  /** The next write of `batch` to run (a sliced group runs them across several turns). */
-  next: number;
-  /** Machines appended to, with the retention asked for last. */
-  trims: Map<string, number>;
-  /** When it was taken (performance.now()). */
-  taken: number;
-}
-
-export interface SqliteStoreOptions {
-  /** Slice group commits so that none holds the event loop longer than this (SLICE_MS). */
-  sliceMs?: number;
-  /** ...for this long; then the rest of the group runs at once (SLICED_FOR_MS). */
-  slicedForMs?: number;
-}
-
 export class SqliteStore implements Store {
   private readonly st: ReturnType<typeof prepare>;
   private readonly rekeyTx: (
@@ -193,16 +152,10 @@ export class SqliteStore implements Store {
   ) => boolean;
   private readonly deleteTx: (id: string) => boolean;
   private readonly insertEvents = new Map<number, Database.Statement>();
-  private readonly groupTx: (g: Group) => void;
+  private readonly groupTx: (batch: Queued[]) => { ok: boolean; v: unknown }[];
   private queued: Queued[] = [];
   /** Machines appended to in the queued batch, with the retention asked for last. */
   private trims = new Map<string, number>();
-  /** The queued batch's commit, GROUP_COMMIT_MS after its first write. */
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  /** A sliced group whose transaction is open (only with `sliceMs`). */
-  private sliced: Group | undefined;
-  private readonly sliceMs: number | undefined;
-  private readonly slicedForMs: number;
   /**
    * Events stored per machine, counted once per machine and then kept up to date, so that only
    * a machine over its retention pays for the DELETE (a boot step appends one event, and a
@@ -215,10 +168,7 @@ export class SqliteStore implements Store {
   constructor(
     private readonly db: Database.Database,
     readonly file: string,
-    options: SqliteStoreOptions = {},
   ) {
-    this.sliceMs = options.sliceMs;
-    this.slicedForMs = options.slicedForMs ?? SLICED_FOR_MS;
     const st = prepare(db);
     this.st = st;
     // A changed machine whose identifiers changed too: the old ones are dropped, the new ones
@@ -241,74 +191,47 @@ export class SqliteStore implements Store {
       if (current) this.dropIdentifiers(id, current.keys);
       return st.deleteMachine.run(id).changes > 0;
     });
-    this.groupTx = db.transaction((g: Group) => {
-      while (g.next < g.batch.length) this.step(g);
-      this.retain(g.trims);
+    this.groupTx = db.transaction((batch: Queued[]) => {
+      const out: { ok: boolean; v: unknown }[] = new Array(batch.length);
+      for (let i = 0; i < batch.length; ) {
+        if (batch[i]!.event) {
+          let j = i + 1;
+          while (j < batch.length && j - i < EVENTS_PER_INSERT && batch[j]!.event) j++;
+          this.appendRun(batch, i, j, out);
+          i = j;
+          continue;
+        }
+        try {
+          out[i] = { ok: true, v: batch[i]!.run!() };
+        } catch (err) {
+          out[i] = { ok: false, v: err };
+        }
+        i++;
+      }
+      // Retention once per machine and batch: the same newest `keep` survive as if trimmed
+      // after every append, for one index seek per machine instead of one per event.
+      for (const [machine, keep] of this.trims) {
+        if ((this.eventCounts.get(machine) ?? 0) <= keep) continue;
+        st.trim.run({ machine, keep });
+        this.eventCounts.set(machine, keep);
+      }
+      this.trims.clear();
+      return out;
     });
-  }
-
-  /** Runs the group's next write, or its next run of consecutive event appends. */
-  private step(g: Group): void {
-    const { batch, out } = g;
-    const i = g.next;
-    if (batch[i]!.event) {
-      let j = i + 1;
-      while (j < batch.length && j - i < EVENTS_PER_INSERT && batch[j]!.event) j++;
-      this.appendRun(batch, i, j, out);
-      g.next = j;
-      return;
-    }
-    try {
-      out[i] = { ok: true, v: batch[i]!.run!() };
-    } catch (err) {
-      out[i] = { ok: false, v: err };
-    }
-    g.next = i + 1;
-  }
-
-  /**
-   * Retention once per machine and group: the same newest `keep` survive as if trimmed after
-   * every append, for one index seek per machine instead of one per event.
-   */
-  private retain(trims: Map<string, number>): void {
-    for (const [machine, keep] of trims) {
-      if ((this.eventCounts.get(machine) ?? 0) <= keep) continue;
-      this.st.trim.run({ machine, keep });
-      this.eventCounts.set(machine, keep);
-    }
   }
 
   private enqueue<T>(run: (() => T) | undefined, event?: NewTimelineEvent): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queued.push({ run, event, resolve: resolve as (v: unknown) => void, reject });
-      this.timer ??= setTimeout(() => {
-        this.timer = undefined;
-        if (this.sliceMs === undefined) this.commit();
-        else if (!this.sliced) this.startSliced();
-        // else: the open group starts this one when it is done
-      }, GROUP_COMMIT_MS);
+      if (this.queued.length === 1) setTimeout(() => this.commit(), GROUP_COMMIT_MS);
     });
-  }
-
-  /** Takes the queued writes, and the retention they asked for, as one group. */
-  private take(): Group {
-    const g: Group = {
-      batch: this.queued,
-      out: new Array(this.queued.length),
-      next: 0,
-      trims: this.trims,
-      taken: performance.now(),
-    };
-    this.queued = [];
-    this.trims = new Map();
-    return g;
   }
 
   /**
    * Appends the events of batch[from..to) with one multi-row INSERT. AUTOINCREMENT hands one
    * statement's rows consecutive seqs in VALUES order, so they follow from the last one.
    */
-  private appendRun(batch: Queued[], from: number, to: number, out: Result[]): void {
+  private appendRun(batch: Queued[], from: number, to: number, out: { ok: boolean; v: unknown }[]): void {
     const n = to - from;
     let insert = this.insertEvents.get(n);
     if (!insert) {
@@ -344,88 +267,23 @@ export class SqliteStore implements Store {
     }
   }
 
-  /**
-   * Commits every write issued so far, now: the rest of an open sliced group, then what is
-   * queued, in one transaction. Reads call it first, so they see every write issued before.
-   */
+  /** Runs every queued write in one transaction, then settles their promises in order. */
   private commit(): void {
-    if (this.sliced) this.finishSliced(this.sliced, true);
     if (this.queued.length === 0) return;
-    const g = this.take();
+    const batch = this.queued;
+    this.queued = [];
+    let results: { ok: boolean; v: unknown }[];
     try {
-      this.groupTx(g);
+      results = this.groupTx(batch);
     } catch (err) {
-      this.failed(g, err);
+      this.trims.clear();
+      for (const q of batch) q.reject(err); // the commit itself failed: nothing was written
       return;
     }
-    this.settle(g);
-  }
-
-  /** Opens a sliced group's transaction and runs its first slice. */
-  private startSliced(): void {
-    if (this.queued.length === 0) return;
-    const g = this.take();
-    try {
-      this.db.exec('BEGIN');
-    } catch (err) {
-      this.failed(g, err);
-      return;
-    }
-    this.sliced = g;
-    this.slice(g);
-  }
-
-  /**
-   * Runs `g`'s writes for up to `sliceMs`, then lets the loop turn; commits after the last
-   * write. A group open for `slicedForMs` already runs the rest at once.
-   */
-  private slice(g: Group): void {
-    if (this.sliced !== g) return; // a read committed it meanwhile
-    const now = performance.now();
-    const until = now - g.taken < this.slicedForMs ? now + this.sliceMs! : Number.POSITIVE_INFINITY;
-    do this.step(g);
-    while (g.next < g.batch.length && performance.now() < until);
-    if (g.next < g.batch.length) setImmediate(() => this.slice(g));
-    else this.finishSliced(g, false);
-  }
-
-  /** Runs what is left of `g` (`now`: a read waits for it), then commits and settles it. */
-  private finishSliced(g: Group, now: boolean): void {
-    this.sliced = undefined;
-    try {
-      while (g.next < g.batch.length) this.step(g);
-      this.retain(g.trims);
-      this.db.exec('COMMIT');
-    } catch (err) {
-      try {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      } catch {
-        // SQLite rolled back itself (an I/O error, say): `err` says why the group failed
-      }
-      this.failed(g, err);
-      return;
-    } finally {
-      // writes that queued while this group ran, and whose timer has fired already
-      if (!now && this.queued.length > 0 && !this.timer)
-        setImmediate(() => {
-          if (!this.sliced) this.startSliced();
-        });
-    }
-    this.settle(g);
-  }
-
-  /** The group's commit itself failed: nothing of it was written. */
-  private failed(g: Group, err: unknown): void {
-    this.eventCounts.clear(); // counted as if written: counted again from the table when needed
-    for (const q of g.batch) q.reject(err);
-  }
-
-  /** The group committed: each write's promise settles with its own result, in order. */
-  private settle(g: Group): void {
     this.checkpointer?.committed();
-    for (const [i, r] of g.out.entries()) {
-      if (r.ok) g.batch[i]!.resolve(r.v);
-      else g.batch[i]!.reject(r.v);
+    for (const [i, r] of results.entries()) {
+      if (r.ok) batch[i]!.resolve(r.v);
+      else batch[i]!.reject(r.v);
     }
   }
 
@@ -600,7 +458,7 @@ function keysOf(ids: Identifier[]): string {
 }
 
 /** Opens (creating if needed) `<dir>/metalseed.db` and brings its schema up to date. */
-export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): SqliteStore {
+export function openSqliteStore(dir: string): SqliteStore {
   // 0700: the inventory holds the API token hash and the cluster's machine list.
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, DB_FILE);
@@ -612,7 +470,7 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     migrate(db, file);
-    const store = new SqliteStore(db, file, options);
+    const store = new SqliteStore(db, file);
     store.checkpointer = new Checkpointer(db, file);
     return store;
   } catch (err) {
