@@ -242,7 +242,7 @@ export function serveStore(port: MessagePort, dir: string): void {
   };
   // The results of one commit settle in one turn: one message back for all of them.
   const settle = (id: number, ok: boolean, value: unknown): void => {
-    results.push(value === undefined ? [id, ok] : [id, ok, ok ? value : errorInfo(value)]);
+    results.push(!ok ? [id, false, errorInfo(value)] : value === undefined ? [id, true] : [id, true, value]);
     if (results.length === 1) setImmediate(send);
   };
   const cp = store.checkpointer;
