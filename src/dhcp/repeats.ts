@@ -69,8 +69,21 @@ export class Answers {
   remember(mac: Mac, a: Omit<Answer, 'at' | 'request'> & { request: Uint8Array }): void {
     this.byMac.delete(mac);
     if (this.byMac.size >= this.limit) this.byMac.delete(this.byMac.keys().next().value!);
-    // a copy: the request may be a view into a batch of datagrams that would stay alive with it
-    this.byMac.set(mac, { ...a, request: Buffer.from(a.request), at: this.now() });
+    // Every field named, in one order: a spread of `a` gave each remembered answer a hidden
+    // class of its own (a map and a descriptor array, 312 bytes a client, found in a heap
+    // snapshot), copied by every young-generation GC until old. The request is copied: it
+    // may be a view into a batch of datagrams that would stay alive with it.
+    this.byMac.set(mac, {
+      xid: a.xid,
+      request: Buffer.from(a.request),
+      from: a.from,
+      type: a.type,
+      yiaddr: a.yiaddr,
+      bytes: a.bytes,
+      socket: a.socket,
+      to: a.to,
+      at: this.now(),
+    });
   }
 
   forget(mac: Mac): void {

@@ -85,6 +85,8 @@ export class Provisioner {
    */
   private bootedPacket: DhcpPacket | undefined;
   private bootedId = '';
+  /** detectFirmware(bootedPacket): its event needs the same facts. */
+  private bootedFirmware: FirmwareFacts | undefined;
 
   private constructor(
     readonly o: ProvisionerOptions,
@@ -133,9 +135,10 @@ export class Provisioner {
    * message itself when it got none) lands on the timeline.
    */
   readonly onDhcpEvent = (e: DhcpEvent): void => {
-    const fw = e.packet ? detectFirmware(e.packet) : undefined;
+    const booted = e.packet !== undefined && this.bootedPacket === e.packet;
+    const fw = booted ? this.bootedFirmware : e.packet ? detectFirmware(e.packet) : undefined;
     const acked = e.event === 'dhcp.ack' && e.ip ? e.ip : undefined;
-    const same = !acked && e.packet !== undefined && this.bootedPacket === e.packet;
+    const same = !acked && booted;
     const m = (same && this.registry.get(this.bootedId)) || this.machineFor(packetFacts(e.mac, fw, acked));
     this.bootedPacket = undefined;
     // written out rather than looped over: every DHCP message passes here
@@ -155,6 +158,9 @@ export class Provisioner {
       this.observe(acked, e.mac);
       const t0 = this.discoverAt.get(key);
       if (t0 !== undefined) durationMs = this.now().getTime() - t0;
+      // Used once: the map holds exchanges in flight, not an entry per client ever seen
+      // (each a key string and a number that young-generation GCs copy until promoted).
+      this.discoverAt.delete(key);
     }
     const netbootStart = discover && !!fw && (fw.pxe || fw.ipxe);
     this.timeline.record(m, e.event, data, {
@@ -169,8 +175,9 @@ export class Provisioner {
     const firmware = detectFirmware(q.packet);
     if (firmware.ipxe && (q.type === 'DISCOVER' || q.type === 'REQUEST')) this.o.onIpxeDhcp?.(q.mac);
     const m = this.machineFor(packetFacts(q.mac, firmware));
-    this.bootedPacket = q.packet; // two fields, not an object per DHCP message
+    this.bootedPacket = q.packet; // fields, not an object per DHCP message
     this.bootedId = m.id;
+    this.bootedFirmware = firmware;
     const target = this.target(m, firmware);
     return dhcpBootParams({
       target,
