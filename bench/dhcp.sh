@@ -27,7 +27,9 @@
 # relay: perfdhcp acts as a relay agent (giaddr 10.77.0.2, unicast to 10.77.0.1:67).
 # bcast: perfdhcp is a directly attached client on bcli0 with the BROADCAST flag.
 # Per mode and server, inside every repetition (servers in rotating order):
-#   lat  LAT_N new clients at LAT_RATE/s: DISCOVER->OFFER and REQUEST->ACK p50/p99 (ms)
+#   lat  LAT_N new clients at LAT_RATE/s: DISCOVER->OFFER and REQUEST->ACK p50/p99 (ms) as
+#        perfdhcp saw them, and as the server's end of the link saw them (srv_*: tcpdump on
+#        bsrv0, bench/lib/wire-latency.ts; the server's own time, without perfdhcp's side)
 #   max  the highest rate (DORA/s) a TRIAL_S-second trial of new clients completes with
 #        < LOSS_MAX % loss (1 - ACKs/DISCOVERs, 1-s tail for in-flight answers) and >= 97 %
 #        of the target rate: START_RATE doubled until a trial fails, then bisected to STEP_PCT.
@@ -165,10 +167,39 @@ search() {  # search NAME MODE REP -> row max_rate, cpu
   log "$name $mode rep$rep: max sustainable $lo DORA/s"
 }
 
+# The server's own time (bench/lib/wire-latency.ts): tcpdump on the server's end of the
+# link during the latency run only, so perfdhcp's side of each exchange is not in it.
+# Without tcpdump (Debian package tcpdump) the srv_* rows are left out, with a log line.
+WIRE_PID=
+wire_start() {  # wire_start PCAP
+  WIRE_PID=
+  command -v tcpdump >/dev/null || { log "tcpdump not found: no server-side latency rows"; return 0; }
+  ip netns exec "$SRV_NS" tcpdump -i "$SRV_IF" -n -p -s 600 -U --immediate-mode -w "$1" udp port 67 or udp port 68 \
+    >"$1.log" 2>&1 &
+  WIRE_PID=$!; BENCH_PIDS+=("$WIRE_PID")
+  # tcpdump says "listening on" once its capture is open; nothing is measured before
+  local i; for i in $(seq 1 50); do grep -q "listening on" "$1.log" 2>/dev/null && return 0; sleep 0.1; done
+  log "tcpdump did not start (see $1.log)"
+}
+wire_stop() {
+  [ -n "$WIRE_PID" ] || return 0
+  kill -INT "$WIRE_PID" 2>/dev/null; wait "$WIRE_PID" 2>/dev/null; WIRE_PID=
+}
+wire_rows() {  # wire_rows PCAP NAME MODE REP -> rows srv_offer/srv_ack p50/p99
+  [ -s "$1" ] || return 0
+  local k p50 p99 n
+  while read -r k p50 p99 n; do
+    row "$RESULTS" "$4" "$2" "dhcp-$3" "srv_${k}_p50_ms" "$p50" "server's own time, $n exchanges, capture on $SRV_IF"
+    row "$RESULTS" "$4" "$2" "dhcp-$3" "srv_${k}_p99_ms" "$p99" "server's own time, $n exchanges, capture on $SRV_IF"
+  done < <(env -C "$REPO_DIR" node --import tsx "$BENCH_DIR/lib/wire-latency.ts" "$1")
+}
+
 latency() {  # latency NAME MODE REP -> rows offer/ack p50/p99
   local name=$1 mode=$2 rep=$3 f="$OUT/lat-$1-$2-r$3.txt"
   srv_start "$name"; warm_up "$f" "$mode"
+  wire_start "$f.pcap"
   perfdhcp_run "$f" "$mode" -r "$LAT_RATE" -R "$LAT_N" -n "$LAT_N" -W 2000000 -x t
+  wire_stop
   srv_stop
   # "-x t" prints, per exchange, "sent / received: T1 / T2" (seconds)
   awk '/Timestamps for packets: DISCOVER-OFFER/{s="offer"} /Timestamps for packets: REQUEST-ACK/{s="ack"}
@@ -178,6 +209,7 @@ latency() {  # latency NAME MODE REP -> rows offer/ack p50/p99
     v=$(awk -v k=$k '$1==k{print $2}' "$f.ms" | pctl "$p")
     row "$RESULTS" "$rep" "$name" "dhcp-$mode" "${k}_p${p}_ms" "$v" "$LAT_N clients at $LAT_RATE/s"
   done; done
+  wire_rows "$f.pcap" "$name" "$mode" "$rep"
   read -r d a < <(counts "$f")
   log "$name $mode rep$rep latency: $(awk '$1=="ack"' "$f.ms" | wc -l) ACK timestamps, $a ACKs for $d DISCOVERs"
 }
