@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # bench/prereqs.sh — checks (or with --install, installs) what the benchmarks need.
 # Debian 12 packages: kea-admin (perfdhcp), kea-dhcp4-server, dnsmasq, tftpd-hpa, nginx, wrk,
-# hyperfine, gcc, iproute2, curl; and atftpd, whose package conflicts with tftpd-hpa, unpacked
+# hyperfine, gcc, iproute2, curl, tcpdump; and atftpd, whose package conflicts with tftpd-hpa, unpacked
 # (apt-get download + dpkg -x) under $BENCH_HOME/opt/atftpd-root. Installing them must not
 # leave services running: on a host without policy-rc.d, stop dnsmasq/kea/nginx/tftpd-hpa
 # services first (they would hold ports 53/67/69/80).
 set -uo pipefail
 BENCH_HOME=${BENCH_HOME:-/tmp/metalseed-bench}
-PACKAGES=(kea-admin kea-dhcp4-server dnsmasq tftpd-hpa nginx wrk hyperfine gcc iproute2 curl)
+PACKAGES=(kea-admin kea-dhcp4-server dnsmasq tftpd-hpa nginx wrk hyperfine gcc iproute2 curl tcpdump)
 ATFTPD_ROOT=$BENCH_HOME/opt/atftpd-root
 
 if [ "${1:-}" = --install ]; then
@@ -31,6 +31,7 @@ need hyperfine hyperfine
 need gcc gcc
 need tc iproute2
 need curl curl
+need tcpdump tcpdump
 need node nodejs
 command -v atftpd >/dev/null || [ -x "$ATFTPD_ROOT/usr/sbin/atftpd" ] \
   || missing+=("atftpd (apt-get download atftpd; dpkg -x atftpd_*.deb $ATFTPD_ROOT)")

@@ -13,11 +13,15 @@
  * each message was due to when its reply was handed to the socket. What that includes is what
  * the seed's own process adds (a GC pause, a group commit, a busy turn), not the network's or
  * the kernel's share, so it shows the seed's tail without perfdhcp's noise.
+ *
+ * HEAP=1 (with node --expose-gc): after the N DORAs, the event loop's heap kept per client
+ * over N more (full GCs before and after): what each young-generation GC copies per client.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import { parseConfigText } from '../../src/config/index.ts';
 import { encode, MessageType } from '../../src/dhcp/index.ts';
 import { openStore } from '../../src/inventory/index.ts';
@@ -82,36 +86,41 @@ const mac = (i: number) =>
 const pxe = { vendorClass: 'PXEClient:Arch:00007:UNDI:003016', arch: 7, giaddr: mustIPv4('10.77.0.2') };
 const from = { address: '10.77.0.2', port: 67 };
 const turn = () => new Promise((r) => setImmediate(r));
+/** Plays clients lo..hi-1 through DORA, BATCH DISCOVERs then their REQUESTs per loop turn. */
+async function play(lo: number, hi: number): Promise<void> {
+  for (let i = lo; i < hi; i += BATCH) {
+    for (let j = i; j < Math.min(hi, i + BATCH); j++)
+      server.receive(
+        encode(clientPacket({ mac: mac(j), type: 'DISCOVER', xid: j, ...pxe })),
+        from,
+        socket,
+        false,
+      );
+    await turn();
+    for (let j = i; j < Math.min(hi, i + BATCH); j++) {
+      const ip = pool.lease(mac(j))!.ip;
+      server.receive(
+        encode(clientPacket({ mac: mac(j), type: 'REQUEST', xid: j, requested: ip, serverId: seed, ...pxe })),
+        from,
+        socket,
+        false,
+      );
+    }
+    await turn();
+  }
+  while (acks < hi) await new Promise((r) => setTimeout(r, 1));
+  await p.flush();
+}
 const c0 = process.cpuUsage();
 const elu0 = performance.eventLoopUtilization();
 const t0 = performance.now();
-for (let i = 0; i < N; i += BATCH) {
-  for (let j = i; j < Math.min(N, i + BATCH); j++)
-    server.receive(
-      encode(clientPacket({ mac: mac(j), type: 'DISCOVER', xid: j, ...pxe })),
-      from,
-      socket,
-      false,
-    );
-  await turn();
-  for (let j = i; j < Math.min(N, i + BATCH); j++) {
-    const ip = pool.lease(mac(j))!.ip;
-    server.receive(
-      encode(clientPacket({ mac: mac(j), type: 'REQUEST', xid: j, requested: ip, serverId: seed, ...pxe })),
-      from,
-      socket,
-      false,
-    );
-  }
-  await turn();
-}
-while (acks < N) await new Promise((r) => setTimeout(r, 1));
-await p.flush();
+await play(0, N);
 const c = process.cpuUsage(c0);
 const elu = performance.eventLoopUtilization(elu0);
 console.log(
   `${N} DORA, batch ${BATCH}: ${((c.user + c.system) / N).toFixed(1)} µs CPU/DORA (all threads), ${((elu.active * 1000) / N).toFixed(1)} µs event loop busy/DORA, ${(performance.now() - t0).toFixed(0)} ms wall, ${sent} sent, ${(puts / N).toFixed(2)} machine writes/DORA`,
 );
+if (process.env.HEAP === '1') await heapPerClient();
 const RATE = Number(process.env.RATE ?? 0);
 if (RATE > 0) await paced(RATE, Number(process.env.LAT_N ?? 1000));
 await store.close();
@@ -189,4 +198,23 @@ async function paced(rate: number, n: number): Promise<void> {
   console.log(
     `paced ${n} clients at ${rate}/s: OFFER p50 ${q(offerMs, 50)} p99 ${q(offerMs, 99)} max ${q(offerMs, 100)} ms; ACK p50 ${q(ackMs, 50)} p99 ${q(ackMs, 99)} max ${q(ackMs, 100)} ms (${ackMs.length} ACKs); ${slow.length} replies over 1 ms, ${inGc} of them during a GC pause; ${gcs.length} GC pauses, longest ${Math.max(0, ...gcs.map(([, d]) => d)).toFixed(1)} ms; DISCOVERs handed over >0.5 ms late: ${late}, handled in >0.5 ms: ${slowHandling}`,
   );
+}
+
+/**
+ * HEAP=1 (node --expose-gc): the event loop's heap kept per client, from full GCs before and
+ * after N more clients: what every young-generation GC copies (twice, until promoted) for each
+ * new client, so what sets a scavenge's pause. The store's thread has a heap of its own.
+ */
+async function heapPerClient(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('HEAP=1 needs node --expose-gc');
+  const used = () => {
+    gc();
+    return v8.getHeapStatistics().used_heap_size;
+  };
+  await new Promise((r) => setTimeout(r, 100)); // the last group's settling
+  const before = used();
+  await play(N, 2 * N);
+  await new Promise((r) => setTimeout(r, 100));
+  console.log(`heap kept per client: ${((used() - before) / N).toFixed(0)} bytes (${N} more clients)`);
 }
