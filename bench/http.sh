@@ -7,9 +7,9 @@
 #   ASSETS="vmlinuz-30m:30 initrd-120m:120"  name:MiB files under assets/
 #   PIN=1  server on CPU 1 and wrk on CPU 0 (one core each: a fair one-process comparison)
 #   WARM_S=2  before the first measured run of each test, every server serves it for WARM_S
-#          seconds, unmeasured (as bench/dhcp.sh's warm-up): a server that has run a while,
-#          not its first second. Cold, the seed's first /ipxe run had a p99 of 435 ms and
-#          16,288 req/s warm had 9.4 ms (2026-11-29). WARM_S=0 measures from a cold start.
+#          seconds, unmeasured (as bench/dhcp.sh's warm-up): a server that has run a while.
+#          Cold, the seed's first /ipxe run after its start had a p99 of 435 ms and 9,174
+#          req/s, its second 9.4 ms and 16,288 (2026-11-29). WARM_S=0 measures a cold start.
 #   RESULTS=<tsv to append to>
 # Tests, servers interleaved in rotating order within every repetition:
 #   asset-<name>  GET /assets/<name>: mib_s, cpu_s_per_gib (server CPU per GiB sent)
