@@ -183,7 +183,10 @@ wire_start() {  # wire_start PCAP
 }
 wire_stop() {
   [ -n "$WIRE_PID" ] || return 0
-  kill -INT "$WIRE_PID" 2>/dev/null; wait "$WIRE_PID" 2>/dev/null; WIRE_PID=
+  kill -INT "$WIRE_PID" 2>/dev/null; wait "$WIRE_PID" 2>/dev/null
+  # stopped and reaped: off the exit-time list, whose PID could be another process's by then
+  local p kept=(); for p in "${BENCH_PIDS[@]}"; do [ "$p" = "$WIRE_PID" ] || kept+=("$p"); done
+  BENCH_PIDS=("${kept[@]}"); WIRE_PID=
 }
 wire_rows() {  # wire_rows PCAP NAME MODE REP -> rows srv_offer/srv_ack p50/p99
   [ -s "$1" ] || return 0
