@@ -8,10 +8,12 @@
  *   node --import tsx bench/lib/wire-latency.ts CAPTURE.pcap   -> "offer P50 P99 N", "ack P50 P99 N"
  *
  * Reads classic pcap (tcpdump -w; microsecond or nanosecond timestamps), Ethernet + IPv4 +
- * UDP. Message types from option 53 (RFC 2132 section 9.6); the xid is at offset 4 of the
- * BOOTP header (RFC 2131 section 2). A request answered twice counts its first answer.
+ * UDP; the DHCP message is read with src/dhcp's decoder (xid, option 53). A request answered
+ * twice counts its first answer.
  */
 import { readFileSync } from 'node:fs';
+import { decode, type MessageTypeName, messageType } from '../../src/dhcp/index.ts';
+import { DecodeError } from '../../src/lib/errors.ts';
 import { percentile } from './stats.ts';
 
 const PCAP_US = 0xa1b2c3d4;
@@ -19,42 +21,26 @@ const PCAP_NS = 0xa1b23c4d;
 const ETH_HEADER = 14;
 const ETHERTYPE_IPV4 = 0x0800;
 const UDP_HEADER = 8;
-const BOOTP_FIXED = 236; // up to the options' magic cookie (RFC 2131 section 2)
-const COOKIE = 4;
-const OPT_PAD = 0;
-const OPT_END = 255;
-const OPT_MESSAGE_TYPE = 53;
-/** DHCP message types (RFC 2132 section 9.6) and the request each reply answers. */
-const DISCOVER = 1;
-const OFFER = 2;
-const REQUEST = 3;
-const ACK = 5;
-const ANSWERS: Record<number, number> = { [OFFER]: DISCOVER, [ACK]: REQUEST };
+/** The request each reply answers. */
+const ANSWERS: Partial<Record<MessageTypeName, MessageTypeName>> = { OFFER: 'DISCOVER', ACK: 'REQUEST' };
 
 export interface WireLatency {
   offer: number[];
   ack: number[];
 }
 
-/** The message type (option 53) and xid of a captured frame, or undefined if not DHCPv4. */
-function dhcpOf(frame: Buffer): { type: number; xid: number } | undefined {
+/** The message type and xid of a captured frame (the project's own decoder), or undefined if not DHCPv4. */
+function dhcpOf(frame: Buffer): { type: MessageTypeName; xid: number } | undefined {
   if (frame.length < ETH_HEADER + 20 || frame.readUInt16BE(12) !== ETHERTYPE_IPV4) return undefined;
   const ihl = (frame[ETH_HEADER]! & 0x0f) * 4;
-  const bootp = ETH_HEADER + ihl + UDP_HEADER;
-  if (frame.length < bootp + BOOTP_FIXED + COOKIE) return undefined;
-  const xid = frame.readUInt32BE(bootp + 4);
-  for (let i = bootp + BOOTP_FIXED + COOKIE; i < frame.length; ) {
-    const code = frame[i]!;
-    if (code === OPT_END) break;
-    if (code === OPT_PAD) {
-      i++;
-      continue;
-    }
-    if (i + 2 >= frame.length) break;
-    if (code === OPT_MESSAGE_TYPE) return { type: frame[i + 2]!, xid };
-    i += 2 + frame[i + 1]!;
+  try {
+    const p = decode(frame.subarray(ETH_HEADER + ihl + UDP_HEADER));
+    const type = messageType(p);
+    return type ? { type, xid: p.xid } : undefined;
+  } catch (err) {
+    if (err instanceof DecodeError) return undefined; // not DHCP, or cut short by the snap length
+    throw err;
   }
-  return undefined;
 }
 
 /** Milliseconds from each request to its first reply, per reply type, in capture order. */
@@ -73,7 +59,7 @@ export function wireLatency(pcap: Buffer): WireLatency {
     const m = dhcpOf(pcap.subarray(o + 16, o + 16 + len));
     o += 16 + len;
     if (!m) continue;
-    if (m.type === DISCOVER || m.type === REQUEST) {
+    if (m.type === 'DISCOVER' || m.type === 'REQUEST') {
       const key = `${m.xid}:${m.type}`;
       if (!asked.has(key)) asked.set(key, at);
       continue;
@@ -84,7 +70,7 @@ export function wireLatency(pcap: Buffer): WireLatency {
     const t0 = asked.get(key);
     if (t0 === undefined) continue;
     asked.delete(key);
-    (m.type === OFFER ? out.offer : out.ack).push((at - t0) * 1000);
+    (m.type === 'OFFER' ? out.offer : out.ack).push((at - t0) * 1000);
   }
   return out;
 }
