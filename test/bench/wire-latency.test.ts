@@ -11,8 +11,9 @@ import { wireLatency } from '../../bench/lib/wire-latency.ts';
 import { encode, Op } from '../../src/dhcp/index.ts';
 import { udhcpc } from '../helpers/dhcp-clients.ts';
 import { clientPacket } from '../helpers/dhcp-packets.ts';
-import { type Lab, labUnavailable, singleLinkLab, type Tracked } from '../helpers/netns.ts';
+import { type Lab, labUnavailable, singleLinkLab } from '../helpers/netns.ts';
 import { removeDir, type Seed, seedConfig, startSeed, tempDir } from '../helpers/seed.ts';
+import { startTcpdump } from '../helpers/tcpdump.ts';
 
 type Kind = 'DISCOVER' | 'OFFER' | 'REQUEST' | 'ACK';
 
@@ -141,21 +142,17 @@ describe('wire latency of a real capture (tcpdump, udhcpc, the seed)', { skip, t
 
   it('finds one OFFER and one ACK per client, each answered in under a second', async () => {
     const file = join(dir, 'seed0.pcap');
-    const t: Tracked = lab.spawn(lab.seedNs, 'tcpdump', [
+    const t = await startTcpdump(lab, lab.seedNs, [
       '-i',
       'seed0',
       '-n',
       '-p',
       '-U',
-      '--immediate-mode',
+      '--immediate-mode', // without it, what is still buffered when tcpdump stops is lost
       '-w',
       file,
       'udp port 67 or udp port 68',
     ]);
-    for (let i = 0; i < 100 && !t.stderr().includes('listening on'); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(t.stderr().includes('listening on'), `tcpdump did not start: ${t.stderr()}`);
     for (const c of lab.clients) {
       const r = await udhcpc(lab, c, dir);
       assert.equal(r.code, 0, `udhcpc failed:\n${r.result.stderr}`);
@@ -163,8 +160,9 @@ describe('wire latency of a real capture (tcpdump, udhcpc, the seed)', { skip, t
     await lab.stop(t.pid);
     // the seed's own account of the same exchanges
     assert.equal(seed.events({ event: 'dhcp.ack' }).length, 2);
-    const lat = wireLatency(readFileSync(file));
-    const why = `tcpdump: ${t.stderr()}, ${readFileSync(file).length} bytes`;
+    const pcap = readFileSync(file);
+    const lat = wireLatency(pcap);
+    const why = `tcpdump: ${t.stderr()}, ${pcap.length} bytes`;
     assert.equal(lat.offer.length, 2, `offers: ${lat.offer}; ${why}`);
     assert.equal(lat.ack.length, 2, `acks: ${lat.ack}`);
     for (const ms of [...lat.offer, ...lat.ack]) assert.ok(ms > 0 && ms < 1000, `${ms} ms`);

@@ -9,27 +9,15 @@ import { after, before, describe, test } from 'node:test';
 import { probe, udhcpc } from '../helpers/dhcp-clients.ts';
 import { type Lab, labUnavailable, type Tracked, twoLinkLab } from '../helpers/netns.ts';
 import { hostPart, removeDir, type Seed, seedConfig, startSeed, tempDir } from '../helpers/seed.ts';
+import { startTcpdump } from '../helpers/tcpdump.ts';
 
 const PROV = '10.61.0';
 const UPLINK = '10.62.0';
 const skip = labUnavailable(['ip', 'busybox', 'tcpdump']);
 
-/** Starts tcpdump on a bridge of the switch namespace and waits until it is capturing. */
-async function capture(lab: Lab, bridge: string): Promise<Tracked> {
-  const t = lab.spawn(lab.switchNs, 'tcpdump', [
-    '-i',
-    bridge,
-    '-n',
-    '-l',
-    '-e',
-    'udp port 67 or udp port 68',
-  ]);
-  for (let i = 0; i < 100 && !t.stderr().includes('listening on'); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.ok(t.stderr().includes('listening on'), `tcpdump did not start: ${t.stderr()}`);
-  return t;
-}
+/** tcpdump on a bridge of the switch namespace, printing each DHCP frame with its MACs. */
+const capture = (lab: Lab, bridge: string): Promise<Tracked> =>
+  startTcpdump(lab, lab.switchNs, ['-i', bridge, '-n', '-l', '-e', 'udp port 67 or udp port 68']);
 
 describe('DHCP on a multi-homed seed', { skip, timeout: 120_000 }, () => {
   let lab: Lab;
