@@ -60,19 +60,21 @@ echo "wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), dur ${DUR}s, conns $CONNS 
 to_ms() { awk '{v=$1; u=v; gsub(/[0-9.]/,"",u); gsub(/[a-z]/,"",v); m=(u=="us")?0.001:(u=="s")?1000:1; printf "%.3f", v*m}'; }
 to_mib() { awk '{v=$1; u=v; gsub(/[0-9.]/,"",u); gsub(/[A-Za-z]/,"",v); m=(u=="GB")?1024:(u=="MB")?1:(u=="KB")?1/1024:1/1048576; printf "%.1f", v*m}'; }
 
+conns_of() { case $1 in asset-*) echo "$ASSET_CONNS";; *) echo "$CONNS";; esac; }  # conns_of TEST
+load() {  # load SERVER TEST SECONDS: wrk's report on stdout
+  ip netns exec "$SRV_NS" $WPIN wrk -t1 -c "$(conns_of "$2")" -d "${3}s" --timeout 30s --latency \
+    "http://127.0.0.1:${PORT[$1]}$(path_of "$1" "$2")" 2>&1
+}
 warm() {  # warm SERVER TEST: WARM_S seconds of the same load, nothing recorded
   [ "$WARM_S" -gt 0 ] || return 0
-  local c=$CONNS; case $2 in asset-*) c=$ASSET_CONNS;; esac
-  ip netns exec "$SRV_NS" $WPIN wrk -t1 -c "$c" -d "${WARM_S}s" --timeout 30s \
-    "http://127.0.0.1:${PORT[$1]}$(path_of "$1" "$2")" >/dev/null 2>&1
+  load "$1" "$2" "$WARM_S" >/dev/null
 }
 
 run() {  # run REP SERVER TEST
-  local rep=$1 s=$2 t=$3 c=$CONNS f="$OUT/wrk-r$1-$2-$3.txt" c0 c1
-  case $t in asset-*) c=$ASSET_CONNS;; esac
+  local rep=$1 s=$2 t=$3 c f="$OUT/wrk-r$1-$2-$3.txt" c0 c1
+  c=$(conns_of "$t")
   c0=$(cpu_s "${PID[$s]}")
-  ip netns exec "$SRV_NS" $WPIN wrk -t1 -c "$c" -d "${DUR}s" --timeout 30s --latency \
-    "http://127.0.0.1:${PORT[$s]}$(path_of "$s" "$t")" >"$f" 2>&1
+  load "$s" "$t" "$DUR" >"$f"
   c1=$(cpu_s "${PID[$s]}")
   local rps mib p99 errs cpu
   rps=$(awk '/^Requests\/sec:/{print $2}' "$f"); mib=$(awk '/^Transfer\/sec:/{print $2}' "$f" | to_mib)
