@@ -8,8 +8,9 @@
 #   BLKS="512 1468" WINS="1 8 16 64"      option grid for ipxe.efi (1 MiB)
 #   BIG_GRID="512:1 1468:1 1468:8 1468:16 1468:64"   blksize:windowsize pairs for 30 MiB
 #   CONC=500 CONC_WINS="1 8" CONC_RUNS=3  concurrent transfers of ipxe.efi (blksize 1468)
-#   RTTS="0 2"   emulated round-trip times in ms (tc netem, half on each veth end)
-#   RTT_GRID="1468:1 1468:8 1468:64"      ipxe.efi option pairs repeated under netem
+#   RTTS="0 2"   emulated round-trip times in ms, half each way: tc netem where the kernel has
+#                sch_netem, else the user-space delay line tools/delayline.c (lib/common.sh rtt_set)
+#   RTT_GRID="1468:1 1468:8 1468:64"      ipxe.efi option pairs repeated with that RTT
 #   RESULTS=<tsv to append to>
 #   METALSEED_TFTP_PUMP=0 keeps metalseed's DATA/ACK phase in JavaScript (src/tftp/transfer.ts)
 #   instead of the native pump (native/tftp_pump.c), to compare the two on one build
@@ -65,13 +66,13 @@ single() {
   local rep=$1 s=$2 f=$3 b=$4 w=$5 runs=$6 t=$7 j="$OUT/hf.json" c0 c1 med
   local cmd="$LOAD -s $SRV_IP -p $(port_of "$s") -f $f -l $ROOT/$f -b $b -w $w"
   c0=$(cpu_s "${PID[$s]}")
-  if ! ip netns exec "$CLI_NS" hyperfine -N --style none --warmup 1 --runs "$runs" --export-json "$j" "$cmd" \
+  if ! ip netns exec "$CLIENT_NS" hyperfine -N --style none --warmup 1 --runs "$runs" --export-json "$j" "$cmd" \
       >"$OUT/hf.out" 2>&1; then
     log "$s $t: FAILED ($(tail -1 "$OUT/hf.out"))"; row "$RESULTS" "$rep" "$s" "$t" fails 1; return
   fi
   c1=$(cpu_s "${PID[$s]}")
   med=$(node -e 'const r=require(process.argv[1]).results[0]; console.log((r.median*1000).toFixed(2))' "$j")
-  local neg; neg=$(ip netns exec "$CLI_NS" $cmd | grep -o 'blksize=[0-9]* windowsize=[0-9]*')
+  local neg; neg=$(ip netns exec "$CLIENT_NS" $cmd | grep -o 'blksize=[0-9]* windowsize=[0-9]*')
   row "$RESULTS" "$rep" "$s" "$t" time_ms "$med" "$neg"
   row "$RESULTS" "$rep" "$s" "$t" cpu_ms "$(calc "1000 * ($c1 - $c0) / ($runs + 1)")" "server CPU per transfer"
   log "$s $t: ${med} ms ($neg)"
@@ -81,7 +82,7 @@ single() {
 concurrent() {
   local rep=$1 s=$2 w=$3 t=$4 k line walls=() p99s=() fails=0
   for k in $(seq "$CONC_RUNS"); do
-    line=$(ip netns exec "$CLI_NS" "$LOAD" -s "$SRV_IP" -p "$(port_of "$s")" -f ipxe.efi -l "$ROOT/ipxe.efi" \
+    line=$(ip netns exec "$CLIENT_NS" "$LOAD" -s "$SRV_IP" -p "$(port_of "$s")" -f ipxe.efi -l "$ROOT/ipxe.efi" \
            -n "$CONC" -b 1468 -w "$w" -T 1000 -R 5 2>>"$OUT/conc-$s.err")
     echo "rep$rep $s $t run$k $line" >>"$OUT/concurrent.log"
     walls+=("$(sed -n 's/.*wall_s=\([0-9.]*\).*/\1/p' <<<"$line")")
@@ -94,15 +95,19 @@ concurrent() {
   log "$s $t: wall ${walls[*]} s, p99 ${p99s[*]} ms, $fails failed"
 }
 
-if [[ " $RTTS " != " 0 " ]] && ! netem_ok; then
-  log "this kernel has no sch_netem (tc qdisc netem): the emulated-RTT cases ($RTTS ms) are skipped"
-  RTTS=0
+if [[ " $RTTS " != " 0 " ]]; then
+  RTT_HOW=$(rtt_how)
+  case $RTT_HOW in
+    netem) log "emulated RTTs ($RTTS ms): tc netem on both veth ends";;
+    delayline) log "emulated RTTs ($RTTS ms): this kernel has no sch_netem; the client runs in $FAR_NS behind tools/delayline.c";;
+    *) log "no sch_netem and no gcc: the emulated-RTT cases ($RTTS ms) are skipped"; RTTS=0;;
+  esac
 fi
 n=${#SERVERS[@]}
 for rep in $(seq "$REPS"); do
   order=(); for k in $(seq 0 $((n - 1))); do order+=("${SERVERS[$(( (k + rep - 1) % n ))]}"); done
   for rtt in $RTTS; do
-    netem "$(calc "$rtt / 2")"
+    rtt_set "$rtt"
     sfx=""; [ "$rtt" = 0 ] || sfx="-rtt${rtt}ms"
     if [ "$rtt" = 0 ]; then grid=(); for b in $BLKS; do for w in $WINS; do grid+=("$b:$w"); done; done
     else read -ra grid <<<"$RTT_GRID"; fi
@@ -118,7 +123,7 @@ for rep in $(seq "$REPS"); do
       concurrent "$rep" "$s" "$w" "tftp-${CONC}x-ipxe.efi-b1468-w$w$sfx"
     done; done
   done
-  netem 0
+  rtt_set 0
 done
 for s in "${SERVERS[@]}"; do log "$s: total server CPU $(cpu_s "${PID[$s]}") s"; done
 log "TFTP raw data: $OUT"

@@ -7,6 +7,12 @@
 #   $SRV_NS  bsrv0 10.77.0.1/16  <== veth ==>  bcli0 10.77.0.2/16  $CLI_NS
 #   (servers under test)                        (perfdhcp, TFTP load client)
 #   HTTP servers and wrk use the server namespace's own loopback.
+#
+# An emulated round-trip time (rtt_set): tc netem on both veth ends where the kernel has
+# sch_netem. Where it has not, a third namespace holds the client, behind a user-space delay
+# line (tools/delayline.c) that runs in $CLI_NS and forwards frames between bcli0 and bdly0:
+#   $SRV_NS bsrv0 <== veth ==> bcli0 [$CLI_NS: delayline] bdly0 <== veth ==> bfar0 10.77.0.3/16 $FAR_NS
+# $CLIENT_NS names the namespace the load client runs in: $CLI_NS, or $FAR_NS behind the line.
 
 BENCH_DIR=${BENCH_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
@@ -14,10 +20,15 @@ BENCH_HOME=${BENCH_HOME:-/tmp/metalseed-bench}
 NS_TAG=${BENCH_NS_TAG:-$$}
 SRV_NS=${BENCH_SRV_NS:-msb-$NS_TAG-srv}
 CLI_NS=${BENCH_CLI_NS:-msb-$NS_TAG-cli}
+FAR_NS=${BENCH_FAR_NS:-msb-$NS_TAG-far}
+CLIENT_NS=$CLI_NS
 SRV_IP=10.77.0.1
 CLI_IP=10.77.0.2
 SRV_IF=bsrv0
 CLI_IF=bcli0
+FAR_IP=10.77.0.3
+DLY_IF=bdly0
+FAR_IF=bfar0
 RUN_DIR=$BENCH_HOME/run
 RES_DIR=${BENCH_RES_DIR:-$BENCH_HOME/results}
 mkdir -p "$RUN_DIR" "$RES_DIR"
@@ -31,7 +42,7 @@ die() { log "error: $*"; exit 1; }
 ns_exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
 
 ns_up() {
-  case "$SRV_NS$CLI_NS" in *pxlab*|*mst-*) die "refusing namespace names $SRV_NS $CLI_NS";; esac
+  case "$SRV_NS$CLI_NS$FAR_NS" in *pxlab*|*mst-*) die "refusing namespace names $SRV_NS $CLI_NS $FAR_NS";; esac
   local ns
   for ns in "$SRV_NS" "$CLI_NS"; do
     ns_exists "$ns" || ip netns add "$ns"
@@ -54,7 +65,7 @@ ns_up() {
 
 ns_down() {
   local ns
-  for ns in "$CLI_NS" "$SRV_NS"; do
+  for ns in "$FAR_NS" "$CLI_NS" "$SRV_NS"; do
     if ns_exists "$ns"; then
       local pids; pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
       [ -z "$pids" ] || log "warning: processes still in $ns: $pids (not killed)"
@@ -68,6 +79,47 @@ netem_ok() {
   ip netns exec "$SRV_NS" tc qdisc replace dev "$SRV_IF" root netem delay 0ms 2>/dev/null || return 1
   ip netns exec "$SRV_NS" tc qdisc del dev "$SRV_IF" root 2>/dev/null
   return 0
+}
+
+# rtt_how: how this kernel emulates a round-trip time: netem, or delayline (it needs gcc)
+rtt_how() {
+  if netem_ok; then echo netem
+  elif command -v gcc >/dev/null; then echo delayline
+  else echo none; fi
+}
+
+# rtt_set RTT_MS: emulate RTT_MS of round-trip time from here on (0: none), half each way,
+# by rtt_how's means; sets CLIENT_NS, where load clients run
+DELAYLINE_PID=""
+rtt_set() {
+  local rtt=$1 how=${RTT_HOW:-$(rtt_how)}
+  if [ "$how" = netem ]; then netem "$(calc "$rtt / 2")"; CLIENT_NS=$CLI_NS; return; fi
+  if [ -n "$DELAYLINE_PID" ]; then
+    stop_pid "$DELAYLINE_PID"; forget_pid "$DELAYLINE_PID"; DELAYLINE_PID=""
+    log "$(grep -h 'forwarded' "$RUN_DIR/delayline.log" | tr '\n' ' ')"
+  fi
+  CLIENT_NS=$CLI_NS
+  [ "$rtt" = 0 ] && return
+  [ "$how" = delayline ] || die "no way to emulate an RTT here (no sch_netem, no gcc)"
+  if [ ! -x "$BENCH_HOME/delayline" ] || [ "$BENCH_DIR/tools/delayline.c" -nt "$BENCH_HOME/delayline" ]; then
+    gcc -O2 -Wall -o "$BENCH_HOME/delayline" "$BENCH_DIR/tools/delayline.c" || die "cannot build delayline"
+  fi
+  if ! ns_exists "$FAR_NS"; then
+    ip netns add "$FAR_NS"
+    ip -n "$FAR_NS" link set lo up
+    ip netns exec "$FAR_NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    # created inside the client namespace, then one end moved: never on the host
+    ip -n "$CLI_NS" link add "$DLY_IF" type veth peer name "$FAR_IF"
+    ip -n "$CLI_NS" link set "$FAR_IF" netns "$FAR_NS"
+    ip -n "$FAR_NS" addr replace "$FAR_IP/16" dev "$FAR_IF"
+    ip -n "$CLI_NS" link set "$DLY_IF" up
+    ip -n "$FAR_NS" link set "$FAR_IF" up
+  fi
+  start_bg "$CLI_NS" "$RUN_DIR/delayline.log" "$BENCH_HOME/delayline $CLI_IF $DLY_IF $(calc "$rtt * 500")"
+  DELAYLINE_PID=$STARTED_PID
+  sleep 0.2
+  alive "$DELAYLINE_PID" || { cat "$RUN_DIR/delayline.log" >&2; die "delayline did not start"; }
+  CLIENT_NS=$FAR_NS
 }
 
 # netem DELAY_MS: add DELAY_MS of one-way delay on both veth ends (RTT = 2 x DELAY_MS); 0 removes it
@@ -122,6 +174,13 @@ stop_tree() {
   return 0
 }
 stop_all() { local p; for p in "${BENCH_PIDS[@]}"; do stop_tree "$p"; done; BENCH_PIDS=(); }
+# forget_pid PID: once stopped and reaped, off the exit-time list (whose PID could be another
+# process's by then)
+forget_pid() {
+  local p kept=()
+  for p in "${BENCH_PIDS[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
+  BENCH_PIDS=("${kept[@]}")
+}
 
 # listening NS PROTO PORT: something listens there
 listening() {
