@@ -97,6 +97,8 @@ rtt_set() {
   if [ -n "$DELAYLINE_PID" ]; then
     stop_pid "$DELAYLINE_PID"; forget_pid "$DELAYLINE_PID"; DELAYLINE_PID=""
     log "$(grep -h 'forwarded' "$RUN_DIR/delayline.log" | tr '\n' ' ')"
+    grep -q ' [1-9][0-9]* dropped' "$RUN_DIR/delayline.log" \
+      && log "warning: the delay line dropped frames (its queue was full): the RTT rows above lost frames no server lost"
   fi
   CLIENT_NS=$CLI_NS
   [ "$rtt" = 0 ] && return
