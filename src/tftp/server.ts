@@ -10,6 +10,7 @@ import { DecodeError, MetalseedError } from '../lib/errors.ts';
 import { type Logger, silentLogger } from '../lib/log.ts';
 import { openUdp, type Peer, type UdpFactory, type UdpOptions, type UdpSocket } from '../lib/udp.ts';
 import type { FileSource, OpenFile } from './files.ts';
+import { loopProbe } from './loop-probe.ts';
 import { DEFAULT_BLKSIZE, DEFAULT_NEGOTIATION_LIMITS, type NegotiationLimits, negotiate } from './options.ts';
 import { decode, encode, type Packet, type RequestPacket, TftpErrorCode } from './packet.ts';
 import { pumpCan, startPumpTransfer } from './pump.ts';
@@ -114,7 +115,6 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   // a retransmitted RRQ reaches the listener at most one client timeout after the original
   const attempts = new AttemptTable(now, limits.timeoutMs);
   let closed = false;
-  const loop = limits.maxLoopDelayMs > 0 ? loopDelay(() => performance.now()) : undefined;
 
   const usePump = opts.transferPump ?? opts.openTransferSocket === openUdp;
   let inLoop = 0; // transfers whose sockets the event loop reads (transfer.ts)
@@ -319,6 +319,15 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   };
 
   let pending = 0; // requests between RRQ and transfer start, so the limit holds during opens
+  // the loop's lateness, measured only while the check below may ask for it (loop-probe.ts)
+  const loopTransfers = (): number => (usePump ? inLoop : stats.active + pending);
+  const loop =
+    limits.maxLoopDelayMs > 0
+      ? loopProbe(
+          () => performance.now(),
+          () => loopTransfers() + 1 >= limits.minTransfers,
+        )
+      : undefined;
   const start = (req: RequestPacket, from: Peer): void => {
     const running = stats.active + pending;
     if (running >= limits.maxTransfers) {
@@ -326,8 +335,8 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       return;
     }
     // with the pump, requests still opening will mostly run there: only loop transfers count
-    const loopRunning = usePump ? inLoop : running;
-    if (loop && loopRunning >= limits.minTransfers && loop.delay() > limits.maxLoopDelayMs) {
+    loop?.keep();
+    if (loop && loopTransfers() >= limits.minTransfers && loop.delay() > limits.maxLoopDelayMs) {
       drop('busy', from, `${req.filename} (event loop ${Math.round(loop.delay())} ms late)`);
       return;
     }
@@ -397,26 +406,5 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       for (const t of transfers) t.addPendingDrops?.(s.dropped);
       return s;
     },
-  };
-}
-
-const LOOP_PROBE_MS = 20;
-
-/** How late the event loop ran lately: a timer's lateness, the larger of its last two ticks. */
-function loopDelay(now: () => number): { delay(): number; stop(): void } {
-  let last = now();
-  let previous = 0;
-  let latest = 0;
-  const timer = setInterval(() => {
-    const t = now();
-    previous = latest;
-    latest = Math.max(0, t - last - LOOP_PROBE_MS);
-    last = t;
-  }, LOOP_PROBE_MS);
-  timer.unref();
-  return {
-    // A turn still running delays the probe too: count the time since its last tick.
-    delay: () => Math.max(latest, previous, now() - last - LOOP_PROBE_MS),
-    stop: () => clearInterval(timer),
   };
 }
