@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Lab, labUnavailable, type Tracked, twoLinkLab } from '../helpers/netns.ts';
-import { REPO_ROOT, removeDir, tempDir } from '../helpers/seed.ts';
+import { REPO_ROOT, removeDir, startSeed, tempDir } from '../helpers/seed.ts';
 
 const DELAY_US = 1000; // each way: RTT 2 ms
 const ECHO_PORT = 7777;
@@ -78,6 +78,8 @@ function countsOf(report: string): Map<string, Counts> {
   return out;
 }
 
+/** Waits for `what` up to `ms`, without throwing (src/tftp/testing.ts waitFor does): the
+ * assertion after it says what was missing, with the process's output. */
 async function until(what: () => boolean, ms: number): Promise<void> {
   for (let waited = 0; !what() && waited < ms; waited += 100) await new Promise((r) => setTimeout(r, 100));
 }
@@ -168,34 +170,25 @@ describe('delayline: a fixed delay each way between two interfaces', { skip }, (
     mkdirSync(root);
     const file = join(root, 'ipxe.efi');
     writeFileSync(file, randomBytes(1 << 20));
-    const config = join(dir, 'seed.yaml');
-    writeFileSync(
-      config,
-      [
-        `dataDir: ${join(dir, 'data')}`,
-        `advertise: ${B}`,
-        'http: { port: 18099, address: 127.0.0.1 }',
-        'dhcp: { mode: off }',
-        `tftp: { enabled: true, root: ${root}, port: 3069, blksizeMax: 1468, windowsizeMax: 64 }`,
-        'ra: { enabled: false }',
-        'log: { level: info, format: json }',
-        '',
-      ].join('\n'),
+    // TFTP only, beside B's address, in B's namespace: windows from the native pump
+    const seed = await startSeed(
+      lab,
+      dir,
+      {
+        advertise: B,
+        http: { port: 18099, address: '127.0.0.1' },
+        dhcp: { mode: 'off' },
+        tftp: { enabled: true, root, port: 3069, blksizeMax: 1468, windowsizeMax: 64 },
+        ra: { enabled: false },
+      },
+      { ns: lab.clientsOn(1)[0]!.ns },
     );
-    const seed = lab.spawn(lab.clientsOn(1)[0]!.ns, process.execPath, [
-      join(REPO_ROOT, 'bin', 'metalseed.js'),
-      'serve',
-      '--config',
-      config,
-    ]);
-    await until(() => seed.stdout().includes('"seed.ready"'), 20_000);
-    assert.match(seed.stdout(), /"seed\.ready"/, seed.stderr());
 
     const line = await startLine();
     const args = ['-s', B, '-p', '3069', '-f', 'ipxe.efi', '-l', file, '-b', '1468', '-w', '64'];
     const t = await lab.exec(lab.clientsOn(0)[0]!.ns, built('tftpload'), args, { timeoutMs: 30_000 });
     await lab.stop(line.pid);
-    await lab.stop(seed.pid);
+    await seed.kill();
     // tftpload compares every byte with the file
     assert.match(t.stdout, /ok=1 fail=0 .*blksize=1468 windowsize=64/, `${t.stdout}${t.stderr}`);
     // 715 blocks in windows of 64: at least 12 round trips of 2 ms

@@ -34,6 +34,8 @@ export interface StartOptions {
    * bin/metalseed.js. Lets the harness itself be checked against a stand-in (dnsmasq).
    */
   entry?: string;
+  /** Namespace to run in; default the lab's seed namespace. */
+  ns?: string;
 }
 
 export type EventFilter = string | ((e: LogEvent) => boolean) | Partial<Record<string, unknown>>;
@@ -89,7 +91,7 @@ export async function startSeed(
   const configFile = join(workDir, `seed-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.yaml`);
   writeFileSync(configFile, stringify(cfg));
 
-  const proc = lab.spawn(lab.seedNs, process.execPath, [
+  const proc = lab.spawn(opts.ns ?? lab.seedNs, process.execPath, [
     opts.entry ?? process.env['MST_SEED_ENTRY'] ?? join(REPO_ROOT, 'bin', 'metalseed.js'),
     'serve',
     '--config',
